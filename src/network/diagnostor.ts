@@ -1,0 +1,241 @@
+import type { Branch, BranchOutcome, LinkType, PacketPath, PathLink, PathNode, PacketSummary, Verdict } from '../model/result.js';
+import type { Suspicion, SuspicionCode, SuspicionLevel } from '../model/suspicion.js';
+import { SUSPICION_CODES } from '../model/suspicion.js';
+import type { Packet } from '../netstack/packet.js';
+import { emptyState, settle, type ConnectionBranch, type Crossing, type Terminal, type TraceStep, type World } from '../netstack/world.js';
+import type { NetNodeAction } from '../plugin/net-node-action.js';
+
+/** What the diagnostor needs to know about the cluster around the world it walks. */
+export interface DiagnoseInput {
+  readonly world: World;
+  /** The world host the packet starts from (a pod's netns, or a node's host netns). */
+  readonly sourceHost: string;
+  /** The first packet (its `src` may be empty: the route lookup picks it). */
+  readonly packet: Packet;
+  /** The action (plugin model) of each host of the world. */
+  readonly actionFor: (host: string) => NetNodeAction;
+  /** The path node a world host stands for. */
+  readonly nodeOfHost: (host: string) => PathNode;
+  /** The path node for an address the packet left the captured hosts towards, if it is known. */
+  readonly nodeOfIp: (ip: string) => PathNode;
+  /** The Service id (`ns/name`) an address:port/protocol belongs to, for drawing the Service hop. */
+  readonly serviceAt: (ip: string, port: number, protocol: string) => string | undefined;
+}
+
+/** The path, branches and suspicions of one walk, before the cluster-level checks are added. */
+export interface Diagnosis {
+  readonly path: PacketPath;
+  readonly branches: readonly Branch[];
+  readonly suspicions: readonly Suspicion[];
+}
+
+/** The most branches kept; beyond that equal-probability forks are merged by their path. */
+const MAX_ACTION_STEPS = 10_000;
+
+/**
+ * Walks the packet from its source through each hop's action, following every crossing and every
+ * fork (Service backends, ECMP), then the reply path of each delivered branch; builds the path
+ * graph and the branches, and turns every drop into a suspicion on the hop where it happened.
+ */
+export function diagnosePath(input: DiagnoseInput): Diagnosis {
+  const suspicions = new SuspicionSet();
+  const first = input.packet;
+  const start = input.actionFor(input.sourceHost).send(emptyState(), { packet: first, dir: 'orig' });
+  suspicions.addAll(start.suspicions);
+  const queue: Terminal[] = [...start.next];
+  const ends: Exclude<Terminal, Crossing>[] = [];
+  let steps = 0;
+  while (queue.length > 0) {
+    const t = queue.shift() as Terminal;
+    if (t.kind !== 'cross') {
+      ends.push(t);
+      continue;
+    }
+    if (++steps > MAX_ACTION_STEPS) break;
+    const r = input.actionFor(t.to.host).receive(t);
+    suspicions.addAll(r.suspicions);
+    queue.push(...r.next);
+  }
+  const graph = new PathBuilder(input);
+  graph.node(input.nodeOfHost(input.sourceHost));
+  const branches: Branch[] = [];
+  for (const end of ends) {
+    for (const cb of settle(input.world, input.sourceHost, first, end)) {
+      const links = graph.addBranch(cb.steps);
+      branches.push(toBranch(input, cb, links, graph));
+      for (const sus of branchSuspicions(input, cb, end)) suspicions.add(sus);
+    }
+  }
+  return { path: graph.path(), branches: mergeBranches(branches), suspicions: suspicions.list() };
+}
+
+function toBranch(input: DiagnoseInput, cb: ConnectionBranch, links: readonly number[], graph: PathBuilder): Branch {
+  const outcome: BranchOutcome =
+    cb.outcome === 'connected' ? 'delivered' : cb.outcome === 'refused' ? 'refused' : cb.outcome === 'unknown' ? 'unknown' : 'dropped';
+  const backend = cb.server === undefined ? undefined : `${input.nodeOfHost(cb.server.host).id} ${cb.server.local}`;
+  const endedAt = cb.drop === undefined ? undefined : graph.idOfHost(cb.drop.host);
+  return {
+    probability: cb.probability,
+    outcome,
+    links,
+    ...(backend !== undefined ? { backend } : {}),
+    ...(endedAt !== undefined && outcome !== 'delivered' ? { endedAt } : {}),
+    ...(cb.drop !== undefined ? { codes: [cb.drop.code] } : {}),
+  };
+}
+
+/** Branches that took the same links to the same end are one branch with their probabilities added. */
+function mergeBranches(branches: readonly Branch[]): Branch[] {
+  const byKey = new Map<string, Branch>();
+  for (const b of branches) {
+    const key = JSON.stringify([b.outcome, b.links, b.backend, b.endedAt, b.codes]);
+    const prev = byKey.get(key);
+    byKey.set(key, prev === undefined ? b : { ...prev, probability: prev.probability + b.probability });
+  }
+  return [...byKey.values()];
+}
+
+const LEVEL_OF: Partial<Record<SuspicionCode, SuspicionLevel>> = {
+  NETSTACK_NOT_COLLECTED: 'warning',
+  NETFILTER_UNSUPPORTED: 'warning',
+  POLICY_ROUTING: 'info',
+};
+
+function asCode(code: string): SuspicionCode {
+  return (SUSPICION_CODES as readonly string[]).includes(code) ? (code as SuspicionCode) : 'ROUTE_WRONG';
+}
+
+/** The suspicions one finished branch raises: where it was dropped, and rules it could not read. */
+function branchSuspicions(input: DiagnoseInput, cb: ConnectionBranch, end: Exclude<Terminal, Crossing>): Suspicion[] {
+  const out: Suspicion[] = [];
+  const reply = end.kind === 'delivered' && cb.server !== undefined && cb.drop !== undefined && cb.outcome !== 'refused';
+  if (cb.drop !== undefined) {
+    const code = asCode(cb.drop.code);
+    const on = cb.drop.code === 'NETSTACK_NOT_COLLECTED' && end.kind === 'left' ? input.nodeOfIp(end.flight.packet.dst).id : input.nodeOfHost(cb.drop.host).id;
+    out.push({
+      level: LEVEL_OF[code] ?? 'fatal',
+      code,
+      on,
+      message: reply ? `reply path: ${cb.drop.reason}` : cb.drop.reason,
+      ...(cb.drop.evidence !== undefined && cb.drop.evidence.length > 0 ? { evidence: { trace: cb.drop.evidence } } : {}),
+    });
+  }
+  if (cb.outcome === 'refused' && cb.server !== undefined && cb.drop === undefined) {
+    out.push({
+      level: 'fatal',
+      code: 'NO_LISTENER',
+      on: input.nodeOfHost(cb.server.host).id,
+      message: `nothing listens on ${cb.server.local} (${input.packet.protocol}): the connection is refused`,
+    });
+  }
+  for (const u of cb.unsupported) {
+    out.push({ level: 'warning', code: 'NETFILTER_UNSUPPORTED', on: input.nodeOfHost(u.split(':')[0] ?? '').id, message: `rule not evaluated (assumed not to match): ${u}` });
+  }
+  return out;
+}
+
+/** Suspicions without repeats (same code, hop and message). */
+class SuspicionSet {
+  private readonly items = new Map<string, Suspicion>();
+  add(s: Suspicion): void {
+    const key = `${s.code}\u0000${s.on}\u0000${s.message}`;
+    if (!this.items.has(key)) this.items.set(key, s);
+  }
+  addAll(list: readonly Suspicion[]): void {
+    for (const s of list) this.add(s);
+  }
+  list(): Suspicion[] {
+    return [...this.items.values()];
+  }
+}
+
+const summary = (p: Packet): PacketSummary => ({
+  src: p.src,
+  dst: p.dst,
+  sport: p.sport,
+  dport: p.dport,
+  protocol: p.protocol === 'sctp' ? 'tcp' : p.protocol,
+});
+
+/** Builds the path graph: one node per hop, one link per distinct transmission between hops. */
+class PathBuilder {
+  private readonly nodes = new Map<string, PathNode>();
+  private readonly links: PathLink[] = [];
+  private readonly linkIndex = new Map<string, number>();
+
+  constructor(private readonly input: DiagnoseInput) {}
+
+  node(n: PathNode): string {
+    if (!this.nodes.has(n.id)) this.nodes.set(n.id, n);
+    return n.id;
+  }
+
+  idOfHost(host: string): string {
+    return this.node(this.input.nodeOfHost(host));
+  }
+
+  private link(l: PathLink): number {
+    const key = JSON.stringify(l);
+    let i = this.linkIndex.get(key);
+    if (i === undefined) {
+      i = this.links.length;
+      this.links.push(l);
+      this.linkIndex.set(key, i);
+    }
+    return i;
+  }
+
+  /** Adds the links of one branch from its steps (forward path only: up to the first delivery). */
+  addBranch(steps: readonly TraceStep[]): number[] {
+    const out: number[] = [];
+    let cursor = this.idOfHost(this.input.sourceHost);
+    let first = true;
+    let pendingAction: PathLink['action'] | undefined;
+    for (const st of steps) {
+      if (st.kind === 'deliver') break;
+      if (st.kind === 'nat' && st.nat !== undefined && st.nat.kind === 'dnat') {
+        const before = st.nat.before;
+        const svc = this.input.serviceAt(before.dst, before.dport, before.protocol);
+        if (svc !== undefined) {
+          const svcId = this.node({ id: svc, type: 'service' });
+          out.push(this.link({ from: cursor, to: svcId, type: 'local', packet: summary(before), action: 'service' }));
+          cursor = svcId;
+          pendingAction = 'forward';
+        }
+        continue;
+      }
+      if (st.kind !== 'cross' || st.crossing === undefined) continue;
+      const c = st.crossing;
+      const to = this.idOfHost(c.toHost);
+      const type: LinkType = c.tunnel === 'vxlan' ? 'vxlan' : c.via === 'veth' ? 'veth' : 'underlay';
+      const packet = summary(c.inner ?? st.packet);
+      const action: PathLink['action'] = first ? 'send' : (pendingAction ?? 'forward');
+      out.push(this.link({ from: cursor, to, type, outIf: c.outIf, inIf: c.inIf, packet, action }));
+      cursor = to;
+      first = false;
+      pendingAction = undefined;
+    }
+    return out;
+  }
+
+  path(): PacketPath {
+    return { nodes: [...this.nodes.values()], links: this.links };
+  }
+}
+
+/**
+ * The verdict of CONTRACTS §3 from the branches and suspicions: reachable when every branch
+ * delivers with no critical or fatal suspicion, partial when some do, unknown when missing data
+ * prevented a decision, unreachable otherwise.
+ */
+export function verdictOf(branches: readonly Branch[], suspicions: readonly Suspicion[]): Verdict {
+  if (branches.length === 0) return 'unknown';
+  const blocking = suspicions.some((s) => s.level === 'fatal' || s.level === 'critical');
+  const delivered = branches.filter((b) => b.outcome === 'delivered').length;
+  const unknown = branches.filter((b) => b.outcome === 'unknown').length;
+  const failed = branches.length - delivered - unknown;
+  if (delivered === branches.length) return blocking ? 'partial' : 'reachable';
+  if (delivered > 0 && failed > 0) return 'partial';
+  if (unknown > 0) return 'unknown';
+  return 'unreachable';
+}

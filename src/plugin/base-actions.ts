@@ -1,0 +1,42 @@
+import type { Suspicion } from '../model/suspicion.js';
+import { arrive, sendFrom, type Crossing, type Flight, type State, type World } from '../netstack/world.js';
+import type { HopResult, NetNodeAction } from './net-node-action.js';
+
+/**
+ * Checks a plugin runs on a hop: once when the hop is first reached (`static`), and for each packet
+ * that arrives or leaves (`packet`), in addition to what the kernel simulation itself reports.
+ */
+export interface HopChecks {
+  /** Checks of the hop itself (links, sysctls, readiness), run once. */
+  readonly static?: () => readonly Suspicion[];
+  /** Checks of one packet's passage, from the hop's own terminals. */
+  readonly packet?: (result: HopResult, arrivedOver: Crossing | undefined) => readonly Suspicion[];
+}
+
+/**
+ * An action whose kernel processing is the world walker's (the captured state decides), with a
+ * plugin's checks on top. Pods and nodes of every plugin are built from it.
+ */
+export function kernelAction(world: World, id: string, host: string, type: 'pod' | 'node', checks: HopChecks): NetNodeAction {
+  let staticDone = false;
+  const withChecks = (next: HopResult['next'], over: Crossing | undefined): HopResult => {
+    const suspicions: Suspicion[] = [];
+    if (!staticDone) {
+      staticDone = true;
+      suspicions.push(...(checks.static?.() ?? []));
+    }
+    const base: HopResult = { next, suspicions };
+    suspicions.push(...(checks.packet?.(base, over) ?? []));
+    return { next, suspicions };
+  };
+  return {
+    id,
+    type,
+    send(state: State, flight: Flight): HopResult {
+      return withChecks(sendFrom(world, state, host, flight), undefined);
+    },
+    receive(crossing: Crossing): HopResult {
+      return withChecks(arrive(world, crossing), crossing);
+    },
+  };
+}
