@@ -392,3 +392,39 @@ export function completeObjects(objects: Partial<ClusterObjects>): ClusterObject
     ipPools: objects.ipPools ?? [],
   };
 }
+
+/** The object list each API `kind` belongs to. */
+export const LIST_OF_KIND: Readonly<Record<string, ObjectListName>> = {
+  Node: 'nodes',
+  Namespace: 'namespaces',
+  Pod: 'pods',
+  Service: 'services',
+  EndpointSlice: 'endpointSlices',
+  NetworkPolicy: 'networkPolicies',
+  DaemonSet: 'daemonSets',
+  ConfigMap: 'configMaps',
+  AdminNetworkPolicy: 'adminNetworkPolicies',
+  BaselineAdminNetworkPolicy: 'baselineAdminNetworkPolicies',
+  ClusterNetworkPolicy: 'clusterNetworkPolicies',
+  IPPool: 'ipPools',
+};
+
+/**
+ * Sorts the items of a `kubectl get a,b,c -o json` List into snapshot lists by their `kind`; items
+ * of other kinds are returned in `ignored`.
+ */
+export function groupObjectsByKind(items: readonly KubeObject[]): { objects: Partial<ClusterObjects>; ignored: readonly KubeObject[] } {
+  const lists = new Map<ObjectListName, KubeObject[]>();
+  const ignored: KubeObject[] = [];
+  for (const item of items) {
+    const list = item.kind !== undefined ? LIST_OF_KIND[item.kind] : undefined;
+    if (list === undefined) {
+      ignored.push(item);
+      continue;
+    }
+    const existing = lists.get(list);
+    if (existing === undefined) lists.set(list, [item]);
+    else existing.push(item);
+  }
+  return { objects: Object.fromEntries(lists) as Partial<ClusterObjects>, ignored };
+}

@@ -7,7 +7,8 @@ import { NetstackParseError } from './parse-error.js';
 
 // `ipset save` captured on this machine from the namespaces built by the *.setup.sh scripts beside
 // the fixtures; the expected answers below are what `ipset test` returned in that namespace.
-const fixture = (name: string): string => readFileSync(new URL(`../../test/fixtures/ipset/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string =>
+  readFileSync(new URL(`../../test/fixtures/ipset/${name}`, import.meta.url), 'utf8');
 const allTypes = parseIpsetSave(fixture('all-types.save'));
 const kubeProxy = parseIpsetSave(fixture('kube-proxy-ipvs.save'));
 const match = createIpsetMatcher(allTypes);
@@ -46,7 +47,13 @@ describe('parseIpsetSave', () => {
   });
 
   it.each([
-    { name: 'hash:ip,port with comments', set: 'KUBE-CLUSTER-IP', type: 'hash:ip,port', family: 4, entries: 8 },
+    {
+      name: 'hash:ip,port with comments',
+      set: 'KUBE-CLUSTER-IP',
+      type: 'hash:ip,port',
+      family: 4,
+      entries: 8,
+    },
     { name: 'inet6 hash:ip', set: 'ips6', type: 'hash:ip', family: 6, entries: 2 },
     { name: 'bitmap:port has no family', set: 'ports', type: 'bitmap:port', family: undefined, entries: 4 },
     { name: 'list:set members', set: 'listset', type: 'list:set', family: undefined, entries: 3 },
@@ -60,11 +67,33 @@ describe('parseIpsetSave', () => {
 
   it('keeps create options, entry comments, timeouts and flags', () => {
     const kc = allTypes.sets.get('KUBE-CLUSTER-IP');
-    expect(kc?.options).toMatchObject({ family: 'inet', hashsize: '1024', maxelem: '65536', comment: true, bucketsize: '12' });
-    expect(kc?.entries.find((e) => e.element === '10.96.0.1,tcp:443')?.comment).toBe('default/kubernetes:https');
-    expect(allTypes.sets.get('ips6')?.entries.map((e) => e.timeout).sort()).toEqual([299, 599]);
-    expect(allTypes.sets.get('nets')?.entries.filter((e) => e.nomatch).map((e) => e.element)).toEqual(['10.1.0.0/16']);
-    expect(allTypes.sets.get('ifw')?.entries[0]).toMatchObject({ element: '10.0.0.0/8,veth', wildcard: true, line: 68 });
+    expect(kc?.options).toMatchObject({
+      family: 'inet',
+      hashsize: '1024',
+      maxelem: '65536',
+      comment: true,
+      bucketsize: '12',
+    });
+    expect(kc?.entries.find((e) => e.element === '10.96.0.1,tcp:443')?.comment).toBe(
+      'default/kubernetes:https',
+    );
+    expect(
+      allTypes.sets
+        .get('ips6')
+        ?.entries.map((e) => e.timeout)
+        .sort(),
+    ).toEqual([299, 599]);
+    expect(
+      allTypes.sets
+        .get('nets')
+        ?.entries.filter((e) => e.nomatch)
+        .map((e) => e.element),
+    ).toEqual(['10.1.0.0/16']);
+    expect(allTypes.sets.get('ifw')?.entries[0]).toMatchObject({
+      element: '10.0.0.0/8,veth',
+      wildcard: true,
+      line: 68,
+    });
     expect(allTypes.sets.get('masked')?.options['netmask']).toBe('24');
   });
 
@@ -120,12 +149,42 @@ describe('parseIpsetSave', () => {
 
 describe('createIpsetMatcher (answers checked against `ipset test` in the capture namespace)', () => {
   it.each([
-    { name: 'hash:ip,port tcp hit', set: 'KUBE-CLUSTER-IP', parts: [ip('10.96.0.1'), port(443)], expected: true },
-    { name: 'hash:ip,port wrong protocol', set: 'KUBE-CLUSTER-IP', parts: [ip('10.96.0.1'), port(443, 'udp')], expected: false },
-    { name: 'hash:ip,port range expanded on add', set: 'KUBE-CLUSTER-IP', parts: [ip('10.96.0.30'), port(8001)], expected: true },
-    { name: 'hash:ip,port past the range', set: 'KUBE-CLUSTER-IP', parts: [ip('10.96.0.30'), port(8003)], expected: false },
-    { name: 'hash:ip,port sctp', set: 'KUBE-CLUSTER-IP', parts: [ip('10.96.0.40'), port(9000, 'sctp')], expected: true },
-    { name: 'hash:ip,port bare port means tcp', set: 'KUBE-CLUSTER-IP', parts: [ip('10.96.0.20'), port(80)], expected: true },
+    {
+      name: 'hash:ip,port tcp hit',
+      set: 'KUBE-CLUSTER-IP',
+      parts: [ip('10.96.0.1'), port(443)],
+      expected: true,
+    },
+    {
+      name: 'hash:ip,port wrong protocol',
+      set: 'KUBE-CLUSTER-IP',
+      parts: [ip('10.96.0.1'), port(443, 'udp')],
+      expected: false,
+    },
+    {
+      name: 'hash:ip,port range expanded on add',
+      set: 'KUBE-CLUSTER-IP',
+      parts: [ip('10.96.0.30'), port(8001)],
+      expected: true,
+    },
+    {
+      name: 'hash:ip,port past the range',
+      set: 'KUBE-CLUSTER-IP',
+      parts: [ip('10.96.0.30'), port(8003)],
+      expected: false,
+    },
+    {
+      name: 'hash:ip,port sctp',
+      set: 'KUBE-CLUSTER-IP',
+      parts: [ip('10.96.0.40'), port(9000, 'sctp')],
+      expected: true,
+    },
+    {
+      name: 'hash:ip,port bare port means tcp',
+      set: 'KUBE-CLUSTER-IP',
+      parts: [ip('10.96.0.20'), port(80)],
+      expected: true,
+    },
     { name: 'hash:ip CIDR expanded on add', set: 'ips', parts: [ip('192.168.1.3')], expected: true },
     { name: 'hash:ip outside the CIDR', set: 'ips', parts: [ip('192.168.1.4')], expected: false },
     { name: 'hash:ip range expanded on add', set: 'ips', parts: [ip('10.0.0.6')], expected: true },
@@ -139,27 +198,117 @@ describe('createIpsetMatcher (answers checked against `ipset test` in the captur
     { name: 'inet6 hash:net hit', set: 'nets6', parts: [ip('fd00::1')], expected: true },
     { name: 'inet6 hash:net nomatch /124', set: 'nets6', parts: [ip('fd00::1f')], expected: false },
     { name: 'inet6 hash:net past the nomatch', set: 'nets6', parts: [ip('fd00::20')], expected: true },
-    { name: 'hash:net,port nomatch', set: 'netport', parts: [ip('10.244.1.1'), port(53, 'udp')], expected: false },
-    { name: 'hash:net,port no entry', set: 'netport', parts: [ip('10.244.2.1'), port(53, 'udp')], expected: false },
-    { name: 'hash:net,port nomatch is per port', set: 'netport', parts: [ip('10.244.1.1'), port(80)], expected: true },
+    {
+      name: 'hash:net,port nomatch',
+      set: 'netport',
+      parts: [ip('10.244.1.1'), port(53, 'udp')],
+      expected: false,
+    },
+    {
+      name: 'hash:net,port no entry',
+      set: 'netport',
+      parts: [ip('10.244.2.1'), port(53, 'udp')],
+      expected: false,
+    },
+    {
+      name: 'hash:net,port nomatch is per port',
+      set: 'netport',
+      parts: [ip('10.244.1.1'), port(80)],
+      expected: true,
+    },
     { name: 'hash:net,port tcp', set: 'netport', parts: [ip('192.168.0.7'), port(8080)], expected: true },
-    { name: 'hash:net,port udp miss', set: 'netport', parts: [ip('192.168.0.7'), port(8080, 'udp')], expected: false },
-    { name: 'hash:ip,port,ip hit', set: 'ipportip', parts: [ip('10.96.0.10'), port(53, 'udp'), ip('10.244.1.5')], expected: true },
-    { name: 'hash:ip,port,ip miss', set: 'ipportip', parts: [ip('10.96.0.10'), port(53, 'udp'), ip('10.244.1.6')], expected: false },
-    { name: 'hash:ip,port,net nomatch', set: 'ipportnet', parts: [ip('10.244.1.5'), port(8080), ip('10.1.2.3')], expected: false },
-    { name: 'hash:ip,port,net hit', set: 'ipportnet', parts: [ip('10.244.1.5'), port(8080), ip('10.2.2.3')], expected: true },
-    { name: 'hash:ip,port,net other ip', set: 'ipportnet', parts: [ip('10.244.1.6'), port(8080), ip('10.2.2.3')], expected: false },
+    {
+      name: 'hash:net,port udp miss',
+      set: 'netport',
+      parts: [ip('192.168.0.7'), port(8080, 'udp')],
+      expected: false,
+    },
+    {
+      name: 'hash:ip,port,ip hit',
+      set: 'ipportip',
+      parts: [ip('10.96.0.10'), port(53, 'udp'), ip('10.244.1.5')],
+      expected: true,
+    },
+    {
+      name: 'hash:ip,port,ip miss',
+      set: 'ipportip',
+      parts: [ip('10.96.0.10'), port(53, 'udp'), ip('10.244.1.6')],
+      expected: false,
+    },
+    {
+      name: 'hash:ip,port,net nomatch',
+      set: 'ipportnet',
+      parts: [ip('10.244.1.5'), port(8080), ip('10.1.2.3')],
+      expected: false,
+    },
+    {
+      name: 'hash:ip,port,net hit',
+      set: 'ipportnet',
+      parts: [ip('10.244.1.5'), port(8080), ip('10.2.2.3')],
+      expected: true,
+    },
+    {
+      name: 'hash:ip,port,net other ip',
+      set: 'ipportnet',
+      parts: [ip('10.244.1.6'), port(8080), ip('10.2.2.3')],
+      expected: false,
+    },
     { name: 'hash:net,iface hit', set: 'netiface', parts: [ip('10.1.1.1'), iface('eth0')], expected: true },
-    { name: 'hash:net,iface other iface', set: 'netiface', parts: [ip('10.1.1.1'), iface('eth1')], expected: false },
-    { name: 'hash:net,iface "+" is literal', set: 'netiface', parts: [ip('192.168.3.3'), iface('cali+')], expected: true },
-    { name: 'hash:net,iface "+" is no wildcard', set: 'netiface', parts: [ip('192.168.3.3'), iface('cali123')], expected: false },
-    { name: 'hash:net,iface physdev entry vs plain iface', set: 'netiface', parts: [ip('172.16.1.1'), iface('eth1')], expected: false },
-    { name: 'hash:net,iface wildcard prefix', set: 'ifw', parts: [ip('10.1.1.1'), iface('veth12')], expected: true },
-    { name: 'hash:net,iface nomatch', set: 'ifw', parts: [ip('10.9.1.1'), iface('vethabc')], expected: false },
-    { name: 'hash:net,iface same net other iface stops descent', set: 'ifw', parts: [ip('10.9.1.1'), iface('vethabd')], expected: false },
+    {
+      name: 'hash:net,iface other iface',
+      set: 'netiface',
+      parts: [ip('10.1.1.1'), iface('eth1')],
+      expected: false,
+    },
+    {
+      name: 'hash:net,iface "+" is literal',
+      set: 'netiface',
+      parts: [ip('192.168.3.3'), iface('cali+')],
+      expected: true,
+    },
+    {
+      name: 'hash:net,iface "+" is no wildcard',
+      set: 'netiface',
+      parts: [ip('192.168.3.3'), iface('cali123')],
+      expected: false,
+    },
+    {
+      name: 'hash:net,iface physdev entry vs plain iface',
+      set: 'netiface',
+      parts: [ip('172.16.1.1'), iface('eth1')],
+      expected: false,
+    },
+    {
+      name: 'hash:net,iface wildcard prefix',
+      set: 'ifw',
+      parts: [ip('10.1.1.1'), iface('veth12')],
+      expected: true,
+    },
+    {
+      name: 'hash:net,iface nomatch',
+      set: 'ifw',
+      parts: [ip('10.9.1.1'), iface('vethabc')],
+      expected: false,
+    },
+    {
+      name: 'hash:net,iface same net other iface stops descent',
+      set: 'ifw',
+      parts: [ip('10.9.1.1'), iface('vethabd')],
+      expected: false,
+    },
     { name: 'hash:net,iface /0', set: 'ifw', parts: [ip('8.8.8.8'), iface('lo')], expected: true },
-    { name: 'hash:net,iface /0 other iface', set: 'ifw', parts: [ip('8.8.8.8'), iface('lo2')], expected: false },
-    { name: 'hash:net,iface wildcard does not match eth0', set: 'ifw', parts: [ip('10.1.1.1'), iface('eth0')], expected: false },
+    {
+      name: 'hash:net,iface /0 other iface',
+      set: 'ifw',
+      parts: [ip('8.8.8.8'), iface('lo2')],
+      expected: false,
+    },
+    {
+      name: 'hash:net,iface wildcard does not match eth0',
+      set: 'ifw',
+      parts: [ip('10.1.1.1'), iface('eth0')],
+      expected: false,
+    },
     { name: 'bitmap:port hit', set: 'ports', parts: [port(22)], expected: true },
     { name: 'bitmap:port range', set: 'ports', parts: [port(8001, 'udp')], expected: true },
     { name: 'bitmap:port miss', set: 'ports', parts: [port(23)], expected: false },
@@ -174,13 +323,38 @@ describe('createIpsetMatcher (answers checked against `ipset test` in the captur
     { name: 'hash:ip bitmask miss', set: 'bmask', parts: [ip('10.200.3.77')], expected: false },
     { name: 'bitmap:ip netmask', set: 'bmnet', parts: [ip('10.0.5.99')], expected: true },
     { name: 'bitmap:ip netmask miss', set: 'bmnet', parts: [ip('10.0.7.1')], expected: false },
-    { name: 'inet6 hash:net,port udp', set: 'netport6', parts: [ip('fd00:1::5'), port(4789, 'udp')], expected: true },
-    { name: 'inet6 hash:net,port icmpv6 echo-request', set: 'netport6', parts: [ip('fd00:1::5'), icmp(128, 0)], expected: true },
-    { name: 'inet6 hash:net,port icmpv6 echo-reply', set: 'netport6', parts: [ip('fd00:1::5'), icmp(129, 0)], expected: false },
-    { name: 'icmp echo-request as type<<8|code', set: 'ipportmisc', parts: [ip('10.0.0.1'), icmp(8, 0)], expected: true },
+    {
+      name: 'inet6 hash:net,port udp',
+      set: 'netport6',
+      parts: [ip('fd00:1::5'), port(4789, 'udp')],
+      expected: true,
+    },
+    {
+      name: 'inet6 hash:net,port icmpv6 echo-request',
+      set: 'netport6',
+      parts: [ip('fd00:1::5'), icmp(128, 0)],
+      expected: true,
+    },
+    {
+      name: 'inet6 hash:net,port icmpv6 echo-reply',
+      set: 'netport6',
+      parts: [ip('fd00:1::5'), icmp(129, 0)],
+      expected: false,
+    },
+    {
+      name: 'icmp echo-request as type<<8|code',
+      set: 'ipportmisc',
+      parts: [ip('10.0.0.1'), icmp(8, 0)],
+      expected: true,
+    },
     { name: 'icmp echo-reply miss', set: 'ipportmisc', parts: [ip('10.0.0.1'), icmp(0, 0)], expected: false },
     { name: 'tcp port 0', set: 'ipportmisc', parts: [ip('10.0.0.2'), port(0)], expected: true },
-    { name: 'udplite entry does not match udp', set: 'ipportmisc', parts: [ip('10.0.0.1'), port(100, 'udp')], expected: false },
+    {
+      name: 'udplite entry does not match udp',
+      set: 'ipportmisc',
+      parts: [ip('10.0.0.1'), port(100, 'udp')],
+      expected: false,
+    },
     { name: 'plain hash:ip', set: 'KUBE-LB', parts: [ip('1.2.3.4')], expected: true },
     { name: 'empty set', set: 'empty', parts: [ip('1.2.3.4')], expected: false },
   ])('$name', ({ set, parts, expected }) => {
@@ -190,12 +364,22 @@ describe('createIpsetMatcher (answers checked against `ipset test` in the captur
   it.each([
     { name: 'unknown set', set: 'nope', parts: [ip('1.2.3.4')], expected: undefined },
     { name: 'unsupported type', set: 'ipmac', parts: [ip('10.1.1.5')], expected: undefined },
-    { name: 'fewer parts than dimensions', set: 'KUBE-CLUSTER-IP', parts: [ip('10.96.0.1')], expected: false },
+    {
+      name: 'fewer parts than dimensions',
+      set: 'KUBE-CLUSTER-IP',
+      parts: [ip('10.96.0.1')],
+      expected: false,
+    },
     { name: 'extra parts are ignored', set: 'KUBE-LB', parts: [ip('1.2.3.4'), port(80)], expected: true },
     { name: 'other family', set: 'ips6', parts: [ip('10.0.0.1')], expected: false },
     { name: 'port part in an ip dimension', set: 'ips', parts: [port(80)], expected: false },
     { name: 'list:set matches a member', set: 'listset', parts: [ip('10.200.0.1')], expected: true },
-    { name: 'list:set with an unsupported member cannot say no', set: 'listset', parts: [ip('10.1.5.5')], expected: undefined },
+    {
+      name: 'list:set with an unsupported member cannot say no',
+      set: 'listset',
+      parts: [ip('10.1.5.5')],
+      expected: undefined,
+    },
     { name: 'list:set first member', set: 'listset', parts: [ip('192.168.1.2')], expected: true },
   ])('$name', ({ set, parts, expected }) => {
     expect(match({ name: set, parts })).toBe(expected);
@@ -212,7 +396,10 @@ describe('createIpsetMatcher (answers checked against `ipset test` in the captur
 
   it('matches kube-proxy LoadBalancer source ranges', () => {
     const m = createIpsetMatcher(kubeProxy);
-    const q = (src: string) => ({ name: 'KUBE-LOAD-BALANCER-SOURCE-CIDR', parts: [ip('5.6.7.8'), port(80), ip(src)] });
+    const q = (src: string) => ({
+      name: 'KUBE-LOAD-BALANCER-SOURCE-CIDR',
+      parts: [ip('5.6.7.8'), port(80), ip(src)],
+    });
     expect(m(q('203.0.113.5'))).toBe(true);
     expect(m(q('203.0.113.200'))).toBe(false);
     expect(m({ name: 'KUBE-NODE-PORT-TCP', parts: [port(30080)] })).toBe(true);
@@ -223,9 +410,30 @@ describe('createIpsetMatcher (answers checked against `ipset test` in the captur
 
 describe('lookupIpset', () => {
   it.each([
-    { name: 'member entry', set: 'nets', parts: [ip('10.1.2.5')], result: true, entry: '10.1.2.0/24', via: 'nets' },
-    { name: 'nomatch entry that excluded', set: 'nets', parts: [ip('10.1.5.5')], result: false, entry: '10.1.0.0/16', via: 'nets' },
-    { name: 'member set of a list:set', set: 'listset', parts: [ip('10.0.0.7')], result: true, entry: '10.0.0.7', via: 'ips' },
+    {
+      name: 'member entry',
+      set: 'nets',
+      parts: [ip('10.1.2.5')],
+      result: true,
+      entry: '10.1.2.0/24',
+      via: 'nets',
+    },
+    {
+      name: 'nomatch entry that excluded',
+      set: 'nets',
+      parts: [ip('10.1.5.5')],
+      result: false,
+      entry: '10.1.0.0/16',
+      via: 'nets',
+    },
+    {
+      name: 'member set of a list:set',
+      set: 'listset',
+      parts: [ip('10.0.0.7')],
+      result: true,
+      entry: '10.0.0.7',
+      via: 'ips',
+    },
   ])('reports the deciding $name', ({ set, parts, result, entry, via }) => {
     const r = lookupIpset(allTypes, { name: set, parts });
     expect(r.result).toBe(result);
@@ -239,17 +447,25 @@ describe('lookupIpset', () => {
     );
   });
 
-  it('answers hand-written CIDR and range elements of hash:ip without expanding them', () => {
-    const s = parseIpsetSave('create a hash:ip\nadd a 10.0.0.0/8\ncreate b hash:net\nadd b 10.0.0.0-10.0.0.5\n');
+  it('answers hand-written CIDR, address-range and port-range elements without expanding them', () => {
+    const s = parseIpsetSave(
+      'create a hash:ip\nadd a 10.0.0.0/8\ncreate b hash:net\nadd b 10.0.0.0-10.0.0.5\n',
+    );
     expect(lookupIpset(s, { name: 'a', parts: [ip('10.255.1.1')] }).result).toBe(true);
     expect(lookupIpset(s, { name: 'a', parts: [ip('11.0.0.0')] }).result).toBe(false);
     expect(lookupIpset(s, { name: 'b', parts: [ip('10.0.0.5')] }).result).toBe(true);
     expect(lookupIpset(s, { name: 'b', parts: [ip('10.0.0.6')] }).result).toBe(false);
+    const r = parseIpsetSave('create p hash:ip,port\nadd p 10.0.0.1,tcp:80-90\nadd p 10.0.0.0/30,udp:53\n');
+    expect(lookupIpset(r, { name: 'p', parts: [ip('10.0.0.1'), port(85)] }).result).toBe(true);
+    expect(lookupIpset(r, { name: 'p', parts: [ip('10.0.0.1'), port(91)] }).result).toBe(false);
+    expect(lookupIpset(r, { name: 'p', parts: [ip('10.0.0.3'), port(53, 'udp')] }).result).toBe(true);
+    expect(lookupIpset(r, { name: 'p', parts: [ip('10.0.0.4'), port(53, 'udp')] }).result).toBe(false);
   });
 
   it('stays fast on a 100k-entry hash:ip set', () => {
     const lines = ['create big hash:ip family inet hashsize 65536 maxelem 200000'];
-    for (let i = 0; i < 100_000; i++) lines.push(`add big 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+    for (let i = 0; i < 100_000; i++)
+      lines.push(`add big 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
     const s = parseIpsetSave(lines.join('\n'));
     const m = createIpsetMatcher(s);
     const t0 = performance.now();

@@ -118,7 +118,17 @@ const CREATE_VALUE_OPTIONS = new Set([
 ]);
 
 /** Add options that take a value. */
-const ADD_VALUE_OPTIONS = new Set(['timeout', 'packets', 'bytes', 'comment', 'skbmark', 'skbprio', 'skbqueue', 'before', 'after']);
+const ADD_VALUE_OPTIONS = new Set([
+  'timeout',
+  'packets',
+  'bytes',
+  'comment',
+  'skbmark',
+  'skbprio',
+  'skbqueue',
+  'before',
+  'after',
+]);
 /** Add options that are flags. */
 const ADD_FLAG_OPTIONS = new Set(['nomatch', 'wildcard']);
 
@@ -252,7 +262,8 @@ export function parseIpsetSave(text: string): IpsetState {
         throw new NetstackParseError(FIELD, 'create line needs a set name and a type', lineNo);
       if (sets.has(name)) throw new NetstackParseError(FIELD, `set ${name} is created twice`, lineNo);
       const set = parseCreate(name, type, tokens.slice(3), lineNo);
-      if (!set.supported) unsupportedSets.push({ name, type, reason: `set type ${type} is not simulated by skoop` });
+      if (!set.supported)
+        unsupportedSets.push({ name, type, reason: `set type ${type} is not simulated by skoop` });
       const entries: IpsetEntry[] = [];
       sets.set(name, { set: { ...set, entries }, entries });
     } else if (verb === 'add') {
@@ -260,7 +271,8 @@ export function parseIpsetSave(text: string): IpsetState {
       if (name === undefined || element === undefined)
         throw new NetstackParseError(FIELD, 'add line needs a set name and an element', lineNo);
       const target = sets.get(name);
-      if (target === undefined) throw new NetstackParseError(FIELD, `add to set ${name} before its create line`, lineNo);
+      if (target === undefined)
+        throw new NetstackParseError(FIELD, `add to set ${name} before its create line`, lineNo);
       target.entries.push(parseAdd(target.set, element, tokens.slice(3), lineNo));
     } else {
       throw new NetstackParseError(FIELD, `expected a create or add line, got "${verb ?? ''}"`, lineNo);
@@ -273,21 +285,35 @@ export function parseIpsetSave(text: string): IpsetState {
     for (const entry of set.entries) {
       const member = result.get(entry.element);
       if (member === undefined)
-        throw new NetstackParseError(FIELD, `list:set ${set.name} names unknown set ${entry.element}`, entry.line);
+        throw new NetstackParseError(
+          FIELD,
+          `list:set ${set.name} names unknown set ${entry.element}`,
+          entry.line,
+        );
       if (member.type === 'list:set')
-        throw new NetstackParseError(FIELD, `list:set ${set.name} cannot contain list:set ${entry.element}`, entry.line);
+        throw new NetstackParseError(
+          FIELD,
+          `list:set ${set.name} cannot contain list:set ${entry.element}`,
+          entry.line,
+        );
     }
   }
   return { sets: result, unsupportedSets };
 }
 
-function parseCreate(name: string, type: string, rest: readonly string[], line: number): Omit<Ipset, 'entries'> {
+function parseCreate(
+  name: string,
+  type: string,
+  rest: readonly string[],
+  line: number,
+): Omit<Ipset, 'entries'> {
   const options: Record<string, string | true> = {};
   for (let i = 0; i < rest.length; i++) {
     const key = rest[i] as string;
     if (CREATE_VALUE_OPTIONS.has(key)) {
       const value = rest[i + 1];
-      if (value === undefined) throw new NetstackParseError(FIELD, `create option ${key} needs a value`, line);
+      if (value === undefined)
+        throw new NetstackParseError(FIELD, `create option ${key} needs a value`, line);
       options[key] = value;
       i++;
     } else {
@@ -298,7 +324,8 @@ function parseCreate(name: string, type: string, rest: readonly string[], line: 
   let family: Family | undefined;
   if (type.startsWith('hash:') && type !== 'hash:mac') {
     const fam = options['family'] ?? 'inet';
-    if (fam !== 'inet' && fam !== 'inet6') throw new NetstackParseError(FIELD, `unknown family ${String(fam)}`, line);
+    if (fam !== 'inet' && fam !== 'inet6')
+      throw new NetstackParseError(FIELD, `unknown family ${String(fam)}`, line);
     family = fam === 'inet' ? 4 : 6;
   } else if (type === 'bitmap:ip') {
     family = 4;
@@ -306,7 +333,12 @@ function parseCreate(name: string, type: string, rest: readonly string[], line: 
   return { name, type, supported, family, dimensions: supported ? DIMENSIONS[type] : [], options, line };
 }
 
-function parseAdd(set: Omit<Ipset, 'entries'>, element: string, rest: readonly string[], line: number): IpsetEntry {
+function parseAdd(
+  set: Omit<Ipset, 'entries'>,
+  element: string,
+  rest: readonly string[],
+  line: number,
+): IpsetEntry {
   let nomatch = false;
   let wildcard = false;
   let comment: string | undefined;
@@ -360,7 +392,11 @@ function maxBits(family: Family): number {
   return family === 4 ? 32 : 128;
 }
 
-function parseAddress(text: string, family: Family | undefined, line: number): { value: bigint; family: Family } {
+function parseAddress(
+  text: string,
+  family: Family | undefined,
+  line: number,
+): { value: bigint; family: Family } {
   if (!isIp(text)) throw new NetstackParseError(FIELD, `bad address ${text}`, line);
   const fam = familyOf(text);
   if (family !== undefined && fam !== family)
@@ -420,7 +456,11 @@ function parseNetDim(text: string, family: Family | undefined, line: number): Di
     const lo = parseAddress(text.slice(0, dash), family, line);
     const hi = parseAddress(text.slice(dash + 1), family, line);
     if (hi.value < lo.value) throw new NetstackParseError(FIELD, `empty range ${text}`, line);
-    return rangeToCidrs(lo.value, hi.value, lo.family).map((c) => ({ kind: 'net', addr: c.addr, len: c.len }));
+    return rangeToCidrs(lo.value, hi.value, lo.family).map((c) => ({
+      kind: 'net',
+      addr: c.addr,
+      len: c.len,
+    }));
   }
   const slash = text.indexOf('/');
   const base = parseAddress(slash > 0 ? text.slice(0, slash) : text, family, line);
@@ -432,11 +472,16 @@ function parseNetDim(text: string, family: Family | undefined, line: number): Di
 
 function parsePortNumber(text: string, line: number): number {
   const n = Number(text);
-  if (text === '' || !Number.isInteger(n) || n < 0 || n > 65535) throw new NetstackParseError(FIELD, `bad port ${text}`, line);
+  if (text === '' || !Number.isInteger(n) || n < 0 || n > 65535)
+    throw new NetstackParseError(FIELD, `bad port ${text}`, line);
   return n;
 }
 
-function parseIcmp(text: string, names: Readonly<Record<string, readonly [number, number]>>, line: number): number {
+function parseIcmp(
+  text: string,
+  names: Readonly<Record<string, readonly [number, number]>>,
+  line: number,
+): number {
   const named = names[text];
   if (named !== undefined) return (named[0] << 8) | named[1];
   const slash = text.indexOf('/');
@@ -453,7 +498,8 @@ function parsePortDim(text: string, line: number): DimValue {
   const protoText = colon < 0 ? 'tcp' : text.slice(0, colon);
   const portText = colon < 0 ? text : text.slice(colon + 1);
   const numeric = Number(protoText);
-  const proto: number | string = Number.isInteger(numeric) && protoText !== '' ? numeric : (PROTO_NUMBERS[protoText] ?? protoText);
+  const proto: number | string =
+    Number.isInteger(numeric) && protoText !== '' ? numeric : (PROTO_NUMBERS[protoText] ?? protoText);
   if (proto === 1 || proto === 58) {
     const value = parseIcmp(portText, proto === 1 ? ICMP_NAMES : ICMPV6_NAMES, line);
     return { kind: 'port', proto, from: value, to: value };
@@ -520,7 +566,10 @@ interface HashIndex {
   /** Net-dimension prefix lengths present, longest first; `[-1]` for types without a net dimension. */
   readonly lengths: readonly number[];
   /** By net length: exact keys → candidates, plus entries with ranges that need a scan. */
-  readonly buckets: ReadonlyMap<number, { readonly exact: Map<string, Decoded[]>; readonly ranged: Decoded[] }>;
+  readonly buckets: ReadonlyMap<
+    number,
+    { readonly exact: Map<string, Decoded[]>; readonly ranged: Decoded[] }
+  >;
   /** Mask applied to the first ip dimension (create option `netmask` or `bitmask`). */
   readonly ipMask: bigint | undefined;
 }
@@ -673,7 +722,9 @@ function lookupHash(set: Ipset, index: HashIndex, values: readonly QueryValue[])
   const ifaceDim = set.dimensions.indexOf('iface');
   const firstIp = set.dimensions.indexOf('ip');
   const q = values.map((v, i) =>
-    i === firstIp && v.kind === 'ip' && index.ipMask !== undefined ? { kind: 'ip' as const, value: v.value & index.ipMask } : v,
+    i === firstIp && v.kind === 'ip' && index.ipMask !== undefined
+      ? { kind: 'ip' as const, value: v.value & index.ipMask }
+      : v,
   );
   const ifaceQuery = ifaceDim >= 0 ? q[ifaceDim] : undefined;
   for (const len of index.lengths) {
@@ -694,7 +745,8 @@ function lookupHash(set: Ipset, index: HashIndex, values: readonly QueryValue[])
       const hit = d.dims.every((stored, i) => {
         const v = q[i];
         if (v === undefined) return false;
-        if (stored.kind === 'net') return v.kind === 'ip' && (v.value & maskOf(stored.len, fam)) === stored.addr;
+        if (stored.kind === 'net')
+          return v.kind === 'ip' && (v.value & maskOf(stored.len, fam)) === stored.addr;
         if (stored.kind === 'iface') return true;
         return dimMatches(stored, v);
       });
@@ -707,7 +759,11 @@ function lookupHash(set: Ipset, index: HashIndex, values: readonly QueryValue[])
   return { result: false, set: set.name };
 }
 
-function toQueryValues(set: Ipset, parts: readonly IpsetPart[], family: Family | undefined): QueryValue[] | undefined {
+function toQueryValues(
+  set: Ipset,
+  parts: readonly IpsetPart[],
+  family: Family | undefined,
+): QueryValue[] | undefined {
   const out: QueryValue[] = [];
   for (let i = 0; i < set.dimensions.length; i++) {
     const dim = set.dimensions[i];
@@ -731,7 +787,8 @@ function toQueryValues(set: Ipset, parts: readonly IpsetPart[], family: Family |
 
 function lookupSet(state: IpsetState, set: Ipset, query: IpsetQuery): IpsetLookup {
   const index = buildIndex(set);
-  if (index.kind === 'none') return { result: undefined, set: set.name, reason: `set type ${set.type} is not simulated by skoop` };
+  if (index.kind === 'none')
+    return { result: undefined, set: set.name, reason: `set type ${set.type} is not simulated by skoop` };
   if (index.kind === 'list') {
     let unknown: IpsetLookup | undefined;
     for (const entry of set.entries) {
@@ -745,10 +802,12 @@ function lookupSet(state: IpsetState, set: Ipset, query: IpsetQuery): IpsetLooku
   }
   if (query.parts.length < set.dimensions.length) return { result: false, set: set.name };
   const fam = queryFamily(query.parts);
-  if (set.family !== undefined && fam !== undefined && fam !== set.family) return { result: false, set: set.name };
+  if (set.family !== undefined && fam !== undefined && fam !== set.family)
+    return { result: false, set: set.name };
   if (index.kind === 'ports') {
     const part = query.parts[0];
-    if (part?.kind !== 'port' || (part.protocol !== 'tcp' && part.protocol !== 'udp')) return { result: false, set: set.name };
+    if (part?.kind !== 'port' || (part.protocol !== 'tcp' && part.protocol !== 'udp'))
+      return { result: false, set: set.name };
     const entry = index.ports.get(part.port);
     return entry === undefined ? { result: false, set: set.name } : { result: true, set: set.name, entry };
   }
@@ -785,7 +844,8 @@ export function createIpsetMatcher(state: IpsetState): IpsetMatcher {
 export function describeIpset(state: IpsetState, name: string): string | undefined {
   const set = state.sets.get(name);
   if (set === undefined) return undefined;
-  if (!set.supported) return `${set.type}: set type not simulated by skoop (${set.entries.length} entries kept as text)`;
+  if (!set.supported)
+    return `${set.type}: set type not simulated by skoop (${set.entries.length} entries kept as text)`;
   const nomatch = set.entries.filter((e) => e.nomatch).length;
   const family = set.family === undefined ? '' : ` family ${set.family === 4 ? 'inet' : 'inet6'}`;
   const noun = set.type === 'list:set' ? 'member sets' : 'entries';

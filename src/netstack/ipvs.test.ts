@@ -8,13 +8,20 @@ import { NetstackParseError } from './parse-error.js';
 // two fixtures are written by hand, byte for byte in the format of ipvsadm 1.31 `-S -n`
 // (print_service_entry with FMT_RULE|FMT_NUMERIC: services sorted by fwmark, family, protocol,
 // address, port; real servers by address, port; thresholds never printed).
-const fixture = (name: string): string => readFileSync(new URL(`../../test/fixtures/ipvs/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string =>
+  readFileSync(new URL(`../../test/fixtures/ipvs/${name}`, import.meta.url), 'utf8');
 const kubeText = fixture('kube-proxy.save');
 const optionsText = fixture('options.save');
 const kube = parseIpvs(kubeText);
 const options = parseIpvs(optionsText);
 
-const q = (protocol: Protocol, dst: string, dport: number, mark = 0, family: Family = dst.includes(':') ? 6 : 4) => ({
+const q = (
+  protocol: Protocol,
+  dst: string,
+  dport: number,
+  mark = 0,
+  family: Family = dst.includes(':') ? 6 : 4,
+) => ({
   protocol,
   dst,
   dport,
@@ -31,7 +38,14 @@ describe('parseIpvs', () => {
 
   it('reads a kube-proxy ClusterIP service with masqueraded real servers', () => {
     const svc = lookupIpvs(kube, q('tcp', '10.96.12.34', 80));
-    expect(svc).toMatchObject({ family: 4, protocol: 'tcp', address: '10.96.12.34', port: 80, scheduler: 'rr', line: 13 });
+    expect(svc).toMatchObject({
+      family: 4,
+      protocol: 'tcp',
+      address: '10.96.12.34',
+      port: 80,
+      scheduler: 'rr',
+      line: 13,
+    });
     expect(svc?.realServers.map((r) => [r.address, r.port, r.weight, r.method])).toEqual([
       ['10.244.1.5', 8080, 1, 'masq'],
       ['10.244.2.7', 8080, 1, 'masq'],
@@ -83,8 +97,16 @@ describe('parseIpvs', () => {
 
   it('reads fwmark services of both families', () => {
     expect([...options.byMark.keys()]).toEqual(['4|100', '6|200']);
-    expect(options.byMark.get('6|200')).toMatchObject({ fwmark: 200, family: 6, scheduler: 'mh', schedFlags: ['mh-port'] });
-    expect(options.byMark.get('4|100')?.realServers.map((r) => `${r.address}:${r.port}`)).toEqual(['10.244.3.3:0', '10.244.3.4:0']);
+    expect(options.byMark.get('6|200')).toMatchObject({
+      fwmark: 200,
+      family: 6,
+      scheduler: 'mh',
+      schedFlags: ['mh-port'],
+    });
+    expect(options.byMark.get('4|100')?.realServers.map((r) => `${r.address}:${r.port}`)).toEqual([
+      '10.244.3.3:0',
+      '10.244.3.4:0',
+    ]);
   });
 
   it('reads long option names and thresholds as ipvsadm -R accepts them', () => {
@@ -93,7 +115,12 @@ describe('parseIpvs', () => {
         '--add-server --tcp-service 10.1.1.1:80 --real-server 10.2.2.2:8080 --masquerading --weight 5 -x 100 -y 50\n',
     );
     expect(s.services[0]).toMatchObject({ scheduler: 'wrr', persistence: { timeout: 300 } });
-    expect(s.services[0]?.realServers[0]).toMatchObject({ weight: 5, method: 'masq', upperThreshold: 100, lowerThreshold: 50 });
+    expect(s.services[0]?.realServers[0]).toMatchObject({
+      weight: 5,
+      method: 'masq',
+      upperThreshold: 100,
+      lowerThreshold: 50,
+    });
   });
 
   it('defaults to wlc, gatewaying and weight 1 like ipvsadm', () => {
@@ -111,9 +138,17 @@ describe('parseIpvs', () => {
     { name: 'no virtual service', text: '-A -s rr\n', line: 1 },
     { name: 'host name instead of address', text: '-A -t kubernetes:443 -s rr\n', line: 1 },
     { name: 'service name instead of port', text: '-A -t 10.96.0.1:https -s rr\n', line: 1 },
-    { name: 'real server before its service', text: '-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.2:80 -r 10.1.1.1:80 -m -w 1\n', line: 2 },
+    {
+      name: 'real server before its service',
+      text: '-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.2:80 -r 10.1.1.1:80 -m -w 1\n',
+      line: 2,
+    },
     { name: 'real server without -r', text: '-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -m -w 1\n', line: 2 },
-    { name: 'bad weight', text: '-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.1.1.1:80 -m -w x\n', line: 2 },
+    {
+      name: 'bad weight',
+      text: '-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.1.1.1:80 -m -w x\n',
+      line: 2,
+    },
     { name: 'unknown option', text: '-A -t 10.0.0.1:80 -s rr --frob\n', line: 1 },
     { name: 'duplicate service', text: '-A -t 10.0.0.1:80 -s rr\n-A -t 10.0.0.1:80 -s wrr\n', line: 2 },
     { name: 'fwmark 0', text: '-A -f 0 -s rr\n', line: 1 },
@@ -142,7 +177,11 @@ describe('lookupIpvs', () => {
     { name: 'unknown port', query: q('tcp', '10.96.0.1', 80), line: undefined },
     { name: 'protocol without service', query: q('udp', '10.96.0.1', 443), line: undefined },
     { name: 'ICMP is never scheduled', query: q('icmp', '10.96.0.1', 0), line: undefined },
-    { name: 'IPv4 query does not see IPv6 services', query: q('tcp', '10.96.0.1', 443, 0, 6), line: undefined },
+    {
+      name: 'IPv4 query does not see IPv6 services',
+      query: q('tcp', '10.96.0.1', 443, 0, 6),
+      line: undefined,
+    },
   ])('kube-proxy: $name', ({ query, line }) => {
     expect(lookupIpvs(kube, query)?.line).toBe(line);
   });

@@ -111,17 +111,23 @@ function parseAddrPort(text: string, line: number): { address: string; port: num
     if (close < 0) throw new NetstackParseError(FIELD, `bad address ${text}`, line);
     host = text.slice(1, close);
     const rest = text.slice(close + 1);
-    if (rest !== '' && !rest.startsWith(':')) throw new NetstackParseError(FIELD, `bad address ${text}`, line);
+    if (rest !== '' && !rest.startsWith(':'))
+      throw new NetstackParseError(FIELD, `bad address ${text}`, line);
     portText = rest === '' ? undefined : rest.slice(1);
   } else {
     const colon = text.lastIndexOf(':');
     host = colon < 0 ? text : text.slice(0, colon);
     portText = colon < 0 ? undefined : text.slice(colon + 1);
   }
-  if (!isIp(host)) throw new NetstackParseError(FIELD, `"${host}" is not an IP address (was ipvsadm run with -n?)`, line);
+  if (!isIp(host))
+    throw new NetstackParseError(FIELD, `"${host}" is not an IP address (was ipvsadm run with -n?)`, line);
   const port = portText === undefined ? 0 : Number(portText);
   if (portText === '' || !Number.isInteger(port) || port < 0 || port > 65535)
-    throw new NetstackParseError(FIELD, `"${portText ?? ''}" is not a port number (was ipvsadm run with -n?)`, line);
+    throw new NetstackParseError(
+      FIELD,
+      `"${portText ?? ''}" is not a port number (was ipvsadm run with -n?)`,
+      line,
+    );
   return { address: normalizeIp(host), port, family: familyOf(host) };
 }
 
@@ -160,7 +166,8 @@ function readServiceSpec(tokens: readonly string[], start: number, line: number)
     const t = tokens[i] as string;
     const k = SERVICE_FLAGS[t];
     if (k !== undefined) {
-      if (kind !== undefined) throw new NetstackParseError(FIELD, 'more than one virtual service on a line', line);
+      if (kind !== undefined)
+        throw new NetstackParseError(FIELD, 'more than one virtual service on a line', line);
       kind = k;
       spec = tokens[++i];
       if (spec === undefined) throw new NetstackParseError(FIELD, `${t} needs a service address`, line);
@@ -170,7 +177,8 @@ function readServiceSpec(tokens: readonly string[], start: number, line: number)
       rest.push(t);
     }
   }
-  if (kind === undefined || spec === undefined) throw new NetstackParseError(FIELD, 'line has no virtual service (-t, -u, --sctp-service or -f)', line);
+  if (kind === undefined || spec === undefined)
+    throw new NetstackParseError(FIELD, 'line has no virtual service (-t, -u, --sctp-service or -f)', line);
   if (kind === 'fwmark') {
     const mark = parseUint(spec, '-f', line);
     if (mark === 0) throw new NetstackParseError(FIELD, 'fwmark must be greater than zero', line);
@@ -223,7 +231,12 @@ export function parseIpvs(text: string): IpvsState {
     } else if (cmd === '-a' || cmd === '--add-server') {
       const spec = readServiceSpec(tokens, 1, line);
       const svc = byKey.get(spec.key);
-      if (svc === undefined) throw new NetstackParseError(FIELD, 'real server added to a virtual service that was not created before', line);
+      if (svc === undefined)
+        throw new NetstackParseError(
+          FIELD,
+          'real server added to a virtual service that was not created before',
+          line,
+        );
       svc.realServers.push(readRealServer(spec.rest, line));
     } else {
       throw new NetstackParseError(FIELD, `expected -A or -a, got "${cmd ?? ''}"`, line);
@@ -339,7 +352,8 @@ function readRealServer(rest: readonly string[], line: number): IpvsRealServer {
         break;
       case '--tun-type': {
         const v = rest[++i];
-        if (v === undefined || !TUN_TYPES.has(v)) throw new NetstackParseError(FIELD, `bad --tun-type "${v ?? ''}"`, line);
+        if (v === undefined || !TUN_TYPES.has(v))
+          throw new NetstackParseError(FIELD, `bad --tun-type "${v ?? ''}"`, line);
         tunnelType = v as 'ipip' | 'gue' | 'gre';
         break;
       }

@@ -1,4 +1,4 @@
-import type { CtState, Family, Packet } from './packet.js';
+import type { CtState, Packet } from './packet.js';
 import { familyOf, ipToBigInt, isIp, normalizeIp } from './ip.js';
 import { NetstackParseError } from './parse-error.js';
 
@@ -88,7 +88,15 @@ export interface NftRuleset {
 
 const FIELD = 'nftables';
 const FAMILIES = new Set<NftFamily>(['ip', 'ip6', 'inet', 'arp', 'bridge', 'netdev']);
-const HOOKS = new Set<NftHook>(['prerouting', 'input', 'forward', 'output', 'postrouting', 'ingress', 'egress']);
+const HOOKS = new Set<NftHook>([
+  'prerouting',
+  'input',
+  'forward',
+  'output',
+  'postrouting',
+  'ingress',
+  'egress',
+]);
 
 /** The index key of a table, chain or set: its family and names joined by a tab. */
 export function nftKey(family: NftFamily, ...names: readonly string[]): string {
@@ -132,54 +140,62 @@ function stringList(v: unknown): string[] {
   return [];
 }
 
-/** Base-chain layout of the tables iptables-nft, ebtables-nft and arptables-nft create (iptables nft.c `legacy_table_init`). */
-const XTABLES: Readonly<Record<string, Readonly<Record<string, Readonly<Record<string, { hook: NftHook; type: string; prio: readonly number[] }>>>>>> =
-  (() => {
-    const filter = (prio: number) => ({
-      INPUT: { hook: 'input' as const, type: 'filter', prio: [prio] },
-      FORWARD: { hook: 'forward' as const, type: 'filter', prio: [prio] },
-      OUTPUT: { hook: 'output' as const, type: 'filter', prio: [prio] },
-    });
-    const inet = {
-      filter: filter(0),
-      nat: {
-        PREROUTING: { hook: 'prerouting' as const, type: 'nat', prio: [-100] },
-        INPUT: { hook: 'input' as const, type: 'nat', prio: [100] },
-        OUTPUT: { hook: 'output' as const, type: 'nat', prio: [-100] },
-        POSTROUTING: { hook: 'postrouting' as const, type: 'nat', prio: [100] },
-      },
-      mangle: {
-        PREROUTING: { hook: 'prerouting' as const, type: 'filter', prio: [-150] },
-        INPUT: { hook: 'input' as const, type: 'filter', prio: [-150] },
-        FORWARD: { hook: 'forward' as const, type: 'filter', prio: [-150] },
-        OUTPUT: { hook: 'output' as const, type: 'route', prio: [-150] },
-        POSTROUTING: { hook: 'postrouting' as const, type: 'filter', prio: [-150] },
-      },
-      raw: {
-        PREROUTING: { hook: 'prerouting' as const, type: 'filter', prio: [-300] },
-        OUTPUT: { hook: 'output' as const, type: 'filter', prio: [-300] },
-      },
-      security: {
-        INPUT: { hook: 'input' as const, type: 'filter', prio: [150, 50] },
-        FORWARD: { hook: 'forward' as const, type: 'filter', prio: [150, 50] },
-        OUTPUT: { hook: 'output' as const, type: 'filter', prio: [150, 50] },
-      },
-    };
-    return {
-      ip: inet,
-      ip6: inet,
-      arp: { filter: filter(0) },
-      bridge: {
-        filter: filter(-200),
-        nat: {
-          PREROUTING: { hook: 'prerouting' as const, type: 'filter', prio: [-300] },
-          OUTPUT: { hook: 'output' as const, type: 'filter', prio: [100] },
-          POSTROUTING: { hook: 'postrouting' as const, type: 'filter', prio: [300] },
-        },
-        broute: { BROUTING: { hook: 'prerouting' as const, type: 'filter', prio: [-250] } },
-      },
-    };
-  })();
+/** Hook, type and priorities of one built-in xtables chain as iptables-nft creates it. */
+interface XtChain {
+  readonly hook: NftHook;
+  readonly type: 'filter' | 'nat' | 'route';
+  readonly prio: readonly number[];
+}
+
+const xc = (hook: NftHook, type: XtChain['type'], ...prio: number[]): XtChain => ({ hook, type, prio });
+
+const xtFilter = (prio: number): Readonly<Record<string, XtChain>> => ({
+  INPUT: xc('input', 'filter', prio),
+  FORWARD: xc('forward', 'filter', prio),
+  OUTPUT: xc('output', 'filter', prio),
+});
+
+const XT_INET: Readonly<Record<string, Readonly<Record<string, XtChain>>>> = {
+  filter: xtFilter(0),
+  nat: {
+    PREROUTING: xc('prerouting', 'nat', -100),
+    INPUT: xc('input', 'nat', 100),
+    OUTPUT: xc('output', 'nat', -100),
+    POSTROUTING: xc('postrouting', 'nat', 100),
+  },
+  mangle: {
+    PREROUTING: xc('prerouting', 'filter', -150),
+    INPUT: xc('input', 'filter', -150),
+    FORWARD: xc('forward', 'filter', -150),
+    OUTPUT: xc('output', 'route', -150),
+    POSTROUTING: xc('postrouting', 'filter', -150),
+  },
+  raw: { PREROUTING: xc('prerouting', 'filter', -300), OUTPUT: xc('output', 'filter', -300) },
+  security: {
+    INPUT: xc('input', 'filter', 150, 50),
+    FORWARD: xc('forward', 'filter', 150, 50),
+    OUTPUT: xc('output', 'filter', 150, 50),
+  },
+};
+
+/**
+ * Built-in chains of the tables iptables-nft, ebtables-nft and arptables-nft create, by family and
+ * table (as listed by nft 1.0.6 after iptables 1.8.9 created them; iptables-nft puts the security
+ * table at 150, not NF_IP_PRI_SECURITY's 50, which is accepted too).
+ */
+const XTABLES: Partial<Record<NftFamily, Readonly<Record<string, Readonly<Record<string, XtChain>>>>>> = {
+  ip: XT_INET,
+  ip6: XT_INET,
+  arp: { filter: xtFilter(0) },
+  bridge: {
+    filter: xtFilter(-200),
+    nat: {
+      PREROUTING: xc('prerouting', 'filter', -300),
+      OUTPUT: xc('output', 'filter', 100),
+      POSTROUTING: xc('postrouting', 'filter', 300),
+    },
+  },
+};
 
 function hasXt(x: unknown): boolean {
   if (Array.isArray(x)) return x.some(hasXt);
@@ -196,8 +212,7 @@ function hasXt(x: unknown): boolean {
  * prints "# Warning: table ip filter is managed by iptables-nft, do not touch!" to stderr, only
  * for tables holding `xt` compat expressions). Verified with iptables 1.8.9/nft 1.0.6: a table is
  * iptables-nft's when a rule holds an `xt` expression, or when it carries an xtables table name for
- * its family (`ip`/`ip6` filter, nat, mangle, raw, security; `arp` filter; `bridge` filter, nat,
- * broute) and every base chain has the built-in name, hook, type and priority iptables-nft gives it
+ * its family (`ip`/`ip6` filter, nat, mangle, raw, security; `arp` filter; `bridge` filter, nat) and every base chain has the built-in name, hook, type and priority iptables-nft gives it
  * (a translated-only `ip6 filter` has no `xt` expression at all). Native look-alikes such as
  * `table ip filter { chain input { … } }` keep lower-case chain names or other priorities.
  */
@@ -233,7 +248,13 @@ export function parseNftables(raw: unknown): NftRuleset {
     const fam = family(body, `${where} (${kind})`);
     if (kind === 'table') {
       const name = str(body, 'name', where);
-      tables.push({ family: fam, name, handle: num(body, 'handle', where), ...optString(body, 'comment'), flags: stringList(body['flags']) });
+      tables.push({
+        family: fam,
+        name,
+        handle: num(body, 'handle', where),
+        ...optString(body, 'comment'),
+        flags: stringList(body['flags']),
+      });
       tableKeys.add(nftKey(fam, name));
       return;
     }
@@ -244,9 +265,11 @@ export function parseNftables(raw: unknown): NftRuleset {
       const hook = body['hook'];
       if (hook !== undefined && !HOOKS.has(hook as NftHook)) fail(`${where}: unknown hook "${String(hook)}"`);
       const type = body['type'];
-      if (type !== undefined && type !== 'filter' && type !== 'nat' && type !== 'route') fail(`${where}: unknown chain type "${String(type)}"`);
+      if (type !== undefined && type !== 'filter' && type !== 'nat' && type !== 'route')
+        fail(`${where}: unknown chain type "${String(type)}"`);
       const policy = body['policy'];
-      if (policy !== undefined && policy !== 'accept' && policy !== 'drop') fail(`${where}: unknown policy "${String(policy)}"`);
+      if (policy !== undefined && policy !== 'accept' && policy !== 'drop')
+        fail(`${where}: unknown policy "${String(policy)}"`);
       const prio = body['prio'];
       if (hook !== undefined && typeof prio !== 'number') fail(`${where}: base chain needs a numeric "prio"`);
       chains.push({
@@ -270,7 +293,14 @@ export function parseNftables(raw: unknown): NftRuleset {
       if (list === undefined) fail(`${where}: rule in unknown chain ${fam} ${table} ${chain}`);
       const expr = body['expr'];
       if (!Array.isArray(expr)) fail(`${where}: rule needs an "expr" array`);
-      const rule: NftRule = { family: fam, table, chain, handle: num(body, 'handle', where), expr, ...optString(body, 'comment') };
+      const rule: NftRule = {
+        family: fam,
+        table,
+        chain,
+        handle: num(body, 'handle', where),
+        expr,
+        ...optString(body, 'comment'),
+      };
       rules.push(rule);
       list.push(rule);
       return;
@@ -287,16 +317,23 @@ export function parseNftables(raw: unknown): NftRuleset {
       handle: num(body, 'handle', where),
       kind,
       type: typeof type === 'string' ? type : stringList(type),
-      ...(typeof map === 'string' || Array.isArray(map) ? { map: typeof map === 'string' ? map : stringList(map) } : {}),
+      ...(typeof map === 'string' || Array.isArray(map)
+        ? { map: typeof map === 'string' ? map : stringList(map) }
+        : {}),
       flags: stringList(body['flags']),
       ...optString(body, 'comment'),
       elements: elem ?? [],
     });
   });
 
+  const reasons = managedReasons(tables, chains, rules);
   const finalTables: NftTable[] = tables.map((t) => {
-    const reason = managedReason(t.family, t.name, chains, rules);
-    return { ...t, managedByIptables: reason !== undefined, ...(reason !== undefined ? { managedReason: reason } : {}) };
+    const reason = reasons.get(nftKey(t.family, t.name));
+    return {
+      ...t,
+      managedByIptables: reason !== undefined,
+      ...(reason !== undefined ? { managedReason: reason } : {}),
+    };
   });
   return {
     ...(version !== undefined ? { version } : {}),
@@ -311,19 +348,35 @@ export function parseNftables(raw: unknown): NftRuleset {
   };
 }
 
-function managedReason(fam: NftFamily, name: string, chains: readonly NftChain[], rules: readonly NftRule[]): NftManagedReason | undefined {
-  if (rules.some((r) => r.family === fam && r.table === name && hasXt(r.expr))) return 'xt-expressions';
-  const layout = (XTABLES as Record<string, Record<string, Record<string, { hook: NftHook; type: string; prio: readonly number[] }>> | undefined>)[fam]?.[
-    name
-  ];
-  if (layout === undefined) return undefined;
-  const ok = chains
-    .filter((c) => c.family === fam && c.table === name && c.hook !== undefined)
-    .every((c) => {
-      const want = layout[c.name];
-      return want !== undefined && want.hook === c.hook && want.type === c.type && c.prio !== undefined && want.prio.includes(c.prio);
-    });
-  return ok ? 'xtables-layout' : undefined;
+function managedReasons(
+  tables: readonly { family: NftFamily; name: string }[],
+  chains: readonly NftChain[],
+  rules: readonly NftRule[],
+): Map<string, NftManagedReason> {
+  const withXt = new Set<string>();
+  for (const r of rules) {
+    const key = nftKey(r.family, r.table);
+    if (!withXt.has(key) && hasXt(r.expr)) withXt.add(key);
+  }
+  const misfit = new Set<string>();
+  for (const c of chains) {
+    if (c.hook === undefined) continue;
+    const want = XTABLES[c.family]?.[c.table]?.[c.name];
+    const fits =
+      want !== undefined &&
+      want.hook === c.hook &&
+      want.type === c.type &&
+      c.prio !== undefined &&
+      want.prio.includes(c.prio);
+    if (!fits) misfit.add(nftKey(c.family, c.table));
+  }
+  const out = new Map<string, NftManagedReason>();
+  for (const t of tables) {
+    const key = nftKey(t.family, t.name);
+    if (withXt.has(key)) out.set(key, 'xt-expressions');
+    else if (XTABLES[t.family]?.[t.name] !== undefined && !misfit.has(key)) out.set(key, 'xtables-layout');
+  }
+  return out;
 }
 
 /** The tables not managed by iptables-nft: the only ones skoop evaluates from the `nftables` field. */
@@ -353,9 +406,13 @@ function renderValue(x: unknown): string {
     case 'ct':
       return isObject(v) ? `ct ${renderValue(v['key'])}` : JSON.stringify(x);
     case 'fib':
-      return isObject(v) ? `fib ${stringList(v['flags']).join(' . ')} ${renderValue(v['result'])}` : JSON.stringify(x);
+      return isObject(v)
+        ? `fib ${stringList(v['flags']).join(' . ')} ${renderValue(v['result'])}`
+        : JSON.stringify(x);
     case 'numgen':
-      return isObject(v) ? `numgen ${renderValue(v['mode'])} mod ${renderValue(v['mod'])}${v['offset'] ? ` offset ${renderValue(v['offset'])}` : ''}` : '';
+      return isObject(v)
+        ? `numgen ${renderValue(v['mode'])} mod ${renderValue(v['mod'])}${v['offset'] ? ` offset ${renderValue(v['offset'])}` : ''}`
+        : '';
     case 'concat':
       return Array.isArray(v) ? v.map(renderValue).join(' . ') : '';
     case 'prefix':
@@ -390,8 +447,10 @@ function renderStatement(s: unknown): string {
     case 'match': {
       if (!isObject(v)) return '';
       const op = renderValue(v['op']);
-      const shown = op === '==' || op === 'in' ? '' : `${op} `;
-      return `${renderValue(v['left'])} ${shown}${renderValue(v['right'])}`;
+      const left = v['left'];
+      const bitwise = isObject(left) && ['&', '|', '^', '<<', '>>'].some((b) => b in left);
+      const shown = (op === '==' && !bitwise) || op === 'in' ? '' : `${op} `;
+      return `${renderValue(left)} ${shown}${renderValue(v['right'])}`;
     }
     case 'accept':
     case 'drop':
@@ -404,7 +463,9 @@ function renderStatement(s: unknown): string {
     case 'goto':
       return isObject(v) ? `${k} ${renderValue(v['target'])}` : k;
     case 'reject':
-      return isObject(v) && v['expr'] !== undefined ? `reject with ${renderValue(v['type'])} ${renderValue(v['expr'])}` : 'reject';
+      return isObject(v) && v['expr'] !== undefined
+        ? `reject with ${renderValue(v['type'])} ${renderValue(v['expr'])}`
+        : 'reject';
     case 'dnat':
     case 'snat': {
       if (!isObject(v)) return k;
@@ -424,7 +485,9 @@ function renderStatement(s: unknown): string {
     case 'vmap':
       return isObject(v) ? `${renderValue(v['key'])} vmap ${renderValue(v['data'])}` : '';
     case 'set':
-      return isObject(v) ? `${renderValue(v['op'])} ${renderValue(v['set'])} { ${renderValue(v['elem'])} }` : '';
+      return isObject(v)
+        ? `${renderValue(v['op'])} ${renderValue(v['set'])} { ${renderValue(v['elem'])} }`
+        : '';
     case 'log':
       return 'log';
     case 'limit':
@@ -438,7 +501,10 @@ function renderStatement(s: unknown): string {
 
 /** `rule` as nft-like text (`ip daddr 10.96.0.1 tcp dport 443 jump x`) for evidence; unknown parts fall back to JSON. */
 export function formatNftRule(rule: NftRule): string {
-  const text = rule.expr.map(renderStatement).filter((t) => t !== '').join(' ');
+  const text = rule.expr
+    .map(renderStatement)
+    .filter((t) => t !== '')
+    .join(' ');
   return rule.comment === undefined ? text : `${text} comment "${rule.comment}"`;
 }
 
@@ -473,7 +539,7 @@ export interface NftNat {
   readonly port?: number;
 }
 
-/** One rule (or chain policy) that acted on the packet, for evidence. */
+/** One rule that matched the packet and ran a statement (or a chain policy that dropped it), for evidence. */
 export interface NftEvidence {
   readonly family: NftFamily;
   readonly table: string;
@@ -519,7 +585,10 @@ interface Val {
   readonly n?: bigint;
 }
 
-type Eval = { readonly ok: true; readonly v: Val | readonly Val[] } | { readonly ok: false; readonly absent: true } | { readonly ok: false; readonly absent: false; readonly why: string };
+type Eval =
+  | { readonly ok: true; readonly v: Val | readonly Val[] }
+  | { readonly ok: false; readonly absent: true }
+  | { readonly ok: false; readonly absent: false; readonly why: string };
 
 const ABSENT: Eval = { ok: false, absent: true };
 const unsupported = (why: string): Eval => ({ ok: false, absent: false, why });
@@ -574,7 +643,16 @@ const ICMPV6_TYPES: Readonly<Record<string, number>> = {
   'nd-redirect': 137,
 };
 
-const TCP_FLAGS: Readonly<Record<string, number>> = { fin: 1, syn: 2, rst: 4, psh: 8, ack: 16, urg: 32, ecn: 64, cwr: 128 };
+const TCP_FLAGS: Readonly<Record<string, number>> = {
+  fin: 1,
+  syn: 2,
+  rst: 4,
+  psh: 8,
+  ack: 16,
+  urg: 32,
+  ecn: 64,
+  cwr: 128,
+};
 
 const numVal = (t: Dtype, n: bigint): Val => ({ t, k: n.toString(), n });
 const strVal = (t: Dtype, s: string): Val => ({ t, k: s });
@@ -642,7 +720,8 @@ function evalPayload(o: Record<string, unknown>, b: Branch): Eval {
     if ((proto === 'ip' ? 4 : 6) !== p.family) return ABSENT;
     if (field === 'saddr') return { ok: true, v: ipVal(p.src) };
     if (field === 'daddr') return { ok: true, v: ipVal(p.dst) };
-    if (field === 'protocol' || field === 'nexthdr') return { ok: true, v: numVal('proto', BigInt(protoNumber(p))) };
+    if (field === 'protocol' || field === 'nexthdr')
+      return { ok: true, v: numVal('proto', BigInt(protoNumber(p))) };
     return unsupported(`payload ${String(proto)} ${String(field)}`);
   }
   if (proto === 'tcp' || proto === 'udp' || proto === 'sctp' || proto === 'th') {
@@ -660,7 +739,8 @@ function evalPayload(o: Record<string, unknown>, b: Branch): Eval {
     if (p.protocol !== 'icmp' || p.family !== (proto === 'icmp' ? 4 : 6)) return ABSENT;
     const t: Dtype = proto === 'icmp' ? 'icmp' : 'icmpv6';
     if (field === 'type' && p.icmpType !== undefined) return { ok: true, v: numVal(t, BigInt(p.icmpType)) };
-    if (field === 'code' && p.icmpCode !== undefined) return { ok: true, v: numVal('int', BigInt(p.icmpCode)) };
+    if (field === 'code' && p.icmpCode !== undefined)
+      return { ok: true, v: numVal('int', BigInt(p.icmpCode)) };
     return unsupported(`payload ${String(proto)} ${String(field)} without the ICMP type/code`);
   }
   return unsupported(`payload ${JSON.stringify(o)}`);
@@ -680,11 +760,15 @@ function evalMeta(key: unknown, env: Env, b: Branch): Eval {
     case 'iifname':
     case 'iif':
       if (!HAS_IIF.has(env.hook)) return ABSENT;
-      return env.ctx.iif === undefined ? unsupported('meta iifname without an input interface') : { ok: true, v: strVal('ifname', env.ctx.iif) };
+      return env.ctx.iif === undefined
+        ? unsupported('meta iifname without an input interface')
+        : { ok: true, v: strVal('ifname', env.ctx.iif) };
     case 'oifname':
     case 'oif':
       if (!HAS_OIF.has(env.hook)) return ABSENT;
-      return env.ctx.oif === undefined ? unsupported('meta oifname without an output interface') : { ok: true, v: strVal('ifname', env.ctx.oif) };
+      return env.ctx.oif === undefined
+        ? unsupported('meta oifname without an output interface')
+        : { ok: true, v: strVal('ifname', env.ctx.oif) };
     default:
       return unsupported(`meta ${String(key)}`);
   }
@@ -710,16 +794,25 @@ function evalExpr(x: unknown, env: Env, b: Branch): Eval {
     case 'meta':
       return isObject(v) ? evalMeta(v['key'], env, b) : unsupported('meta');
     case 'ct': {
-      if (!isObject(v) || v['key'] !== 'state') return unsupported(`ct ${isObject(v) ? String(v['key']) : ''}`);
-      return env.ctState === undefined ? unsupported(`ct state of a ${env.ctx.ctState} packet`) : { ok: true, v: strVal('ctstate', env.ctState) };
+      if (!isObject(v) || v['key'] !== 'state')
+        return unsupported(`ct ${isObject(v) ? String(v['key']) : ''}`);
+      return env.ctState === undefined
+        ? unsupported(`ct state of a ${env.ctx.ctState} packet`)
+        : { ok: true, v: strVal('ctstate', env.ctState) };
     }
     case 'fib': {
       if (!isObject(v) || v['result'] !== 'type') return unsupported(`fib ${JSON.stringify(v)}`);
       const flags = stringList(v['flags']);
-      const addr = flags.includes('saddr') ? b.packet.src : flags.includes('daddr') ? b.packet.dst : undefined;
+      const addr = flags.includes('saddr')
+        ? b.packet.src
+        : flags.includes('daddr')
+          ? b.packet.dst
+          : undefined;
       if (addr === undefined) return unsupported(`fib ${flags.join(' . ')} type`);
       const t = fibType(addr, env.ctx);
-      return t === undefined ? unsupported('fib type local without the local addresses') : { ok: true, v: strVal('fibtype', t) };
+      return t === undefined
+        ? unsupported('fib type local without the local addresses')
+        : { ok: true, v: strVal('fibtype', t) };
     }
     case 'numgen': {
       const n = b.numgen.get(v as object);
@@ -747,10 +840,20 @@ function evalExpr(x: unknown, env: Env, b: Branch): Eval {
       const lv = left.v as Val;
       if (Array.isArray(left.v) || lv.n === undefined) return unsupported(`${k} on a non-numeric value`);
       const right = literal(v[1], lv.t);
-      if (right === undefined || right.kind !== 'exact' || right.val.n === undefined) return unsupported(`${k} with ${JSON.stringify(v[1])}`);
+      if (right === undefined || right.kind !== 'exact' || right.val.n === undefined)
+        return unsupported(`${k} with ${JSON.stringify(v[1])}`);
       const a = lv.n;
       const c = right.val.n;
-      const out = k === '&' ? a & c : k === '|' ? a | c : k === '^' ? a ^ c : k === '<<' ? (a << c) & 0xffffffffn : a >> c;
+      const out =
+        k === '&'
+          ? a & c
+          : k === '|'
+            ? a | c
+            : k === '^'
+              ? a ^ c
+              : k === '<<'
+                ? (a << c) & 0xffffffffn
+                : a >> c;
       return { ok: true, v: numVal(lv.t, out) };
     }
     default:
@@ -759,7 +862,9 @@ function evalExpr(x: unknown, env: Env, b: Branch): Eval {
 }
 
 /** A right-hand side in canonical form: one value, or an interval. */
-type Lit = { readonly kind: 'exact'; readonly val: Val } | { readonly kind: 'interval'; readonly t: Dtype; readonly lo: bigint; readonly hi: bigint };
+type Lit =
+  | { readonly kind: 'exact'; readonly val: Val }
+  | { readonly kind: 'interval'; readonly t: Dtype; readonly lo: bigint; readonly hi: bigint };
 
 function parseScalar(x: unknown, t: Dtype): Val | undefined {
   if (t === 'ipv4' || t === 'ipv6') {
@@ -773,7 +878,15 @@ function parseScalar(x: unknown, t: Dtype): Val | undefined {
   if (typeof x === 'string') {
     if (/^(0x[0-9a-f]+|\d+)$/i.test(x)) return numVal(t, BigInt(x));
     const named =
-      t === 'proto' ? PROTO_NUMBERS[x] : t === 'icmp' ? ICMP_TYPES[x] : t === 'icmpv6' ? ICMPV6_TYPES[x] : t === 'tcpflags' ? TCP_FLAGS[x] : undefined;
+      t === 'proto'
+        ? PROTO_NUMBERS[x]
+        : t === 'icmp'
+          ? ICMP_TYPES[x]
+          : t === 'icmpv6'
+            ? ICMPV6_TYPES[x]
+            : t === 'tcpflags'
+              ? TCP_FLAGS[x]
+              : undefined;
     return named === undefined ? undefined : numVal(t, BigInt(named));
   }
   if (Array.isArray(x) && t === 'tcpflags') {
@@ -871,7 +984,11 @@ function indexElements(elements: readonly unknown[], types: readonly Dtype[]): S
     if (!ok) break;
     if (parts.every((p) => p.kind === 'exact')) {
       const k = parts.map((p) => (p.kind === 'exact' ? p.val.k : '')).join('|');
-      if (!exact.has(k) && !parts.some((p) => p.kind === 'exact' && p.val.t === 'ifname' && p.val.k.endsWith('*'))) exact.set(k, value);
+      if (
+        !exact.has(k) &&
+        !parts.some((p) => p.kind === 'exact' && p.val.t === 'ifname' && p.val.k.endsWith('*'))
+      )
+        exact.set(k, value);
       else scan.push({ parts, value });
     } else {
       scan.push({ parts, value });
@@ -882,7 +999,10 @@ function indexElements(elements: readonly unknown[], types: readonly Dtype[]): S
   return result;
 }
 
-function lookupElements(elements: readonly unknown[], v: Val | readonly Val[]): { found: boolean; value?: unknown } | undefined {
+function lookupElements(
+  elements: readonly unknown[],
+  v: Val | readonly Val[],
+): { found: boolean; value?: unknown } | undefined {
   const idx = indexElements(elements, typesOf(v));
   if (idx === undefined) return undefined;
   const key = keyOf(v);
@@ -917,8 +1037,10 @@ function evalMatch(m: Record<string, unknown>, env: Env, b: Branch, rule: NftRul
     if (r === undefined) return `cannot read ${renderValue(right)}`;
     hit = r.found;
   } else if (Array.isArray(lv)) {
-    const parts = isObject(right) && Array.isArray(right['concat']) ? (right['concat'] as unknown[]) : undefined;
-    if (parts === undefined || parts.length !== lv.length) return `cannot compare ${renderValue(m['left'])} with ${renderValue(right)}`;
+    const parts =
+      isObject(right) && Array.isArray(right['concat']) ? (right['concat'] as unknown[]) : undefined;
+    if (parts === undefined || parts.length !== lv.length)
+      return `cannot compare ${renderValue(m['left'])} with ${renderValue(right)}`;
     hit = parts.every((p, i) => {
       const l = literal(p, (lv[i] as Val).t);
       return l !== undefined && litMatches(l, lv[i] as Val);
@@ -932,9 +1054,17 @@ function evalMatch(m: Record<string, unknown>, env: Env, b: Branch, rule: NftRul
     } else {
       const l = literal(right, v.t);
       if (l === undefined) return `cannot read ${renderValue(right)} as ${v.t}`;
-      if (op === 'in' && v.t === 'tcpflags' && l.kind === 'exact' && l.val.n !== undefined && v.n !== undefined) hit = (v.n & l.val.n) !== 0n;
+      if (
+        op === 'in' &&
+        v.t === 'tcpflags' &&
+        l.kind === 'exact' &&
+        l.val.n !== undefined &&
+        v.n !== undefined
+      )
+        hit = (v.n & l.val.n) !== 0n;
       else if (op === '<' || op === '>' || op === '<=' || op === '>=') {
-        if (l.kind !== 'exact' || l.val.n === undefined || v.n === undefined) return `cannot order ${renderValue(right)}`;
+        if (l.kind !== 'exact' || l.val.n === undefined || v.n === undefined)
+          return `cannot order ${renderValue(right)}`;
         const a = v.n;
         const c = l.val.n;
         return op === '<' ? a < c : op === '>' ? a > c : op === '<=' ? a <= c : a >= c;
@@ -978,7 +1108,19 @@ function verdictAction(x: unknown): Action | undefined {
   }
 }
 
-const NOOP_STATEMENTS = new Set(['counter', 'log', 'limit', 'quota', 'notrack', 'set', 'meter', 'ct helper', 'ct timeout', 'ct expectation', 'synproxy']);
+const NOOP_STATEMENTS = new Set([
+  'counter',
+  'log',
+  'limit',
+  'quota',
+  'notrack',
+  'set',
+  'meter',
+  'ct helper',
+  'ct timeout',
+  'ct expectation',
+  'synproxy',
+]);
 
 function collectNumgens(x: unknown, out: Record<string, unknown>[]): void {
   if (Array.isArray(x)) {
@@ -992,27 +1134,49 @@ function collectNumgens(x: unknown, out: Record<string, unknown>[]): void {
 }
 
 function cloneBranch(b: Branch, probability: number): Branch {
-  return { packet: b.packet, probability, nat: [...b.nat], evidence: [...b.evidence], numgen: new Map(b.numgen) };
+  return {
+    packet: b.packet,
+    probability,
+    nat: [...b.nat],
+    evidence: [...b.evidence],
+    numgen: new Map(b.numgen),
+  };
 }
 
 function evidenceOf(rule: NftRule): NftEvidence {
-  return { family: rule.family, table: rule.table, chain: rule.chain, handle: rule.handle, rule: formatNftRule(rule) };
+  return {
+    family: rule.family,
+    table: rule.table,
+    chain: rule.chain,
+    handle: rule.handle,
+    rule: formatNftRule(rule),
+  };
 }
 
 function applyNat(kind: NftNat['kind'], v: Record<string, unknown>, env: Env, b: Branch): string | undefined {
   const addrRaw = v['addr'];
   const portRaw = v['port'];
-  if (addrRaw !== undefined && (typeof addrRaw !== 'string' || !isIp(addrRaw))) return `${kind} to ${renderValue(addrRaw)}`;
+  if (addrRaw !== undefined && (typeof addrRaw !== 'string' || !isIp(addrRaw)))
+    return `${kind} to ${renderValue(addrRaw)}`;
   if (portRaw !== undefined && typeof portRaw !== 'number') return `${kind} to port ${renderValue(portRaw)}`;
   const addr = addrRaw === undefined ? undefined : normalizeIp(addrRaw);
   const port = portRaw;
   const p = b.packet;
   if (kind === 'dnat') b.packet = { ...p, dst: addr ?? p.dst, dport: port ?? p.dport };
   else if (kind === 'snat') b.packet = { ...p, src: addr ?? p.src, sport: port ?? p.sport };
-  else if (kind === 'masquerade' && env.ctx.masqueradeAddress !== undefined) b.packet = { ...p, src: normalizeIp(env.ctx.masqueradeAddress) };
+  else if (kind === 'masquerade' && env.ctx.masqueradeAddress !== undefined)
+    b.packet = { ...p, src: normalizeIp(env.ctx.masqueradeAddress) };
   else if (kind === 'redirect') b.packet = { ...p, dport: port ?? p.dport };
-  const nat: NftNat = { kind, ...(addr !== undefined ? { addr } : {}), ...(port !== undefined ? { port } : {}) };
-  b.nat.push(kind === 'masquerade' && env.ctx.masqueradeAddress !== undefined ? { ...nat, addr: normalizeIp(env.ctx.masqueradeAddress) } : nat);
+  const nat: NftNat = {
+    kind,
+    ...(addr !== undefined ? { addr } : {}),
+    ...(port !== undefined ? { port } : {}),
+  };
+  b.nat.push(
+    kind === 'masquerade' && env.ctx.masqueradeAddress !== undefined
+      ? { ...nat, addr: normalizeIp(env.ctx.masqueradeAddress) }
+      : nat,
+  );
   return undefined;
 }
 
@@ -1024,7 +1188,13 @@ function runRule(rule: NftRule, env: Env, start: Branch): { branch: Branch; acti
   for (const ng of numgens) {
     const mod = typeof ng['mod'] === 'number' ? ng['mod'] : 0;
     const offset = typeof ng['offset'] === 'number' ? ng['offset'] : 0;
-    if (mod <= 0) return [{ branch: start, action: { kind: 'final', verdict: 'unsupported', reason: 'numgen without modulus' } }];
+    if (mod <= 0)
+      return [
+        {
+          branch: start,
+          action: { kind: 'final', verdict: 'unsupported', reason: 'numgen without modulus' },
+        },
+      ];
     branches = branches.flatMap((b) =>
       Array.from({ length: mod }, (_, i) => {
         const c = cloneBranch(b, b.probability / mod);
@@ -1057,6 +1227,7 @@ function runStatements(rule: NftRule, env: Env, b: Branch): Action {
       if (!r) return { kind: 'next' };
       continue;
     }
+    if (k !== 'vmap') record();
     const verdict = verdictAction(s);
     if (verdict !== undefined) {
       record();
@@ -1108,20 +1279,33 @@ function runStatements(rule: NftRule, env: Env, b: Branch): Action {
       continue;
     }
     if (k !== undefined && NOOP_STATEMENTS.has(k)) continue;
-    return unsupportedAction(k === 'xt' ? `iptables-nft compat expression ${renderStatement(s)}` : `statement ${k ?? ''}`);
+    return unsupportedAction(
+      k === 'xt' ? `iptables-nft compat expression ${renderStatement(s)}` : `statement ${k ?? ''}`,
+    );
   }
   return { kind: 'next' };
 }
 
-type ChainEnd = { readonly branch: Branch; readonly end: 'return' | 'accept' } | { readonly branch: Branch; readonly end: 'final'; readonly verdict: NftVerdict; readonly reason?: string };
+type ChainEnd =
+  | { readonly branch: Branch; readonly end: 'return' | 'accept' }
+  | {
+      readonly branch: Branch;
+      readonly end: 'final';
+      readonly verdict: NftVerdict;
+      readonly reason?: string;
+    };
 
 const MAX_DEPTH = 16;
 
 /** Runs the rules of `chain` on one branch until every fork returns or reaches a verdict. */
 function runChain(env: Env, table: NftTable, chain: string, b: Branch, depth: number): ChainEnd[] {
   const rules = env.ruleset.chainRules.get(nftKey(table.family, table.name, chain));
-  if (rules === undefined) return [{ branch: b, end: 'final', verdict: 'unsupported', reason: `jump to unknown chain ${chain}` }];
-  if (depth > MAX_DEPTH) return [{ branch: b, end: 'final', verdict: 'unsupported', reason: `more than ${MAX_DEPTH} nested jumps` }];
+  if (rules === undefined)
+    return [{ branch: b, end: 'final', verdict: 'unsupported', reason: `jump to unknown chain ${chain}` }];
+  if (depth > MAX_DEPTH)
+    return [
+      { branch: b, end: 'final', verdict: 'unsupported', reason: `more than ${MAX_DEPTH} nested jumps` },
+    ];
   const out: ChainEnd[] = [];
   const work: { branch: Branch; index: number }[] = [{ branch: b, index: 0 }];
   for (let head = 0; head < work.length; head++) {
@@ -1140,7 +1324,12 @@ function runChain(env: Env, table: NftTable, chain: string, b: Branch, depth: nu
           out.push({ branch, end: 'accept' });
           break;
         case 'final':
-          out.push({ branch, end: 'final', verdict: action.verdict, ...(action.reason !== undefined ? { reason: action.reason } : {}) });
+          out.push({
+            branch,
+            end: 'final',
+            verdict: action.verdict,
+            ...(action.reason !== undefined ? { reason: action.reason } : {}),
+          });
           break;
         case 'return':
           out.push({ branch, end: 'return' });
@@ -1162,11 +1351,40 @@ function runChain(env: Env, table: NftTable, chain: string, b: Branch, depth: nu
 
 const DNAT_HOOKS = new Set<NftHook>(['prerouting', 'output']);
 
-function familyMatches(t: NftTable, packet: Packet, hook: NftHook, ctx: NftTraverseContext, chain: NftChain): boolean {
+const baseChainCache = new WeakMap<NftRuleset, readonly NftChain[]>();
+
+function baseChains(ruleset: NftRuleset): readonly NftChain[] {
+  let list = baseChainCache.get(ruleset);
+  if (list === undefined) {
+    list = ruleset.chains.filter((c) => c.hook !== undefined);
+    baseChainCache.set(ruleset, list);
+  }
+  return list;
+}
+
+/** Where the NAT core sits on each hook (`nf_nat_ipv4_ops`: NF_IP_PRI_NAT_DST / NF_IP_PRI_NAT_SRC). */
+const NAT_CORE_PRIORITY: Partial<Record<NftHook, number>> = {
+  prerouting: -100,
+  output: -100,
+  input: 100,
+  postrouting: 100,
+};
+
+function familyMatches(
+  t: NftTable,
+  packet: Packet,
+  hook: NftHook,
+  ctx: NftTraverseContext,
+  chain: NftChain,
+): boolean {
   if (t.family === 'inet') return true;
   if (t.family === 'ip') return packet.family === 4;
   if (t.family === 'ip6') return packet.family === 6;
-  if (t.family === 'netdev') return (hook === 'ingress' || hook === 'egress') && (chain.devices.length === 0 || chain.devices.includes((hook === 'ingress' ? ctx.iif : ctx.oif) ?? ''));
+  if (t.family === 'netdev')
+    return (
+      (hook === 'ingress' || hook === 'egress') &&
+      (chain.devices.length === 0 || chain.devices.includes((hook === 'ingress' ? ctx.iif : ctx.oif) ?? ''))
+    );
   return false;
 }
 
@@ -1179,26 +1397,36 @@ function familyMatches(t: NftTable, packet: Packet, hook: NftHook, ctx: NftTrave
  * base chain of the hook; `drop`/`reject` end the traversal; `jump` returns, `goto` does not; a
  * base chain ends with its policy. NAT statements accept (`nft_nat_eval` returns `NF_ACCEPT`); `nat`
  * chains only see `NEW` packets and, once one has set up a translation for the hook's manip type,
- * later nat chains are skipped (`nf_nat_inet_fn`). `numgen random mod N` forks N equally likely
+ * later nat chains are skipped (`nf_nat_inet_fn`); all nat chains of a hook run at the NAT core's
+ * priority (-100 for prerouting/output, 100 for input/postrouting, `nf_nat_register_fn`), their own
+ * priorities only ordering them among themselves. `numgen random mod N` forks N equally likely
  * branches (kube-proxy's endpoint choice); a vmap lookup miss continues with the next rule. What the
  * evaluator cannot decide (unknown expressions, `xt` compat, missing interface or local-address
  * context) ends that branch as `unsupported` with a reason, never as a guess.
  */
-export function traverseNftHook(ruleset: NftRuleset, hook: NftHook, ctx: NftTraverseContext): readonly NftOutcome[] {
+export function traverseNftHook(
+  ruleset: NftRuleset,
+  hook: NftHook,
+  ctx: NftTraverseContext,
+): readonly NftOutcome[] {
   const tables = ctx.tables ?? nativeTables(ruleset);
   const tableOrder = new Map(ruleset.tables.map((t, i) => [nftKey(t.family, t.name), i]));
   const chains: { table: NftTable; chain: NftChain }[] = [];
-  for (const table of tables) {
-    for (const chain of ruleset.chains) {
-      if (chain.family !== table.family || chain.table !== table.name || chain.hook !== hook) continue;
-      if (!familyMatches(table, ctx.packet, hook, ctx, chain)) continue;
-      chains.push({ table, chain });
-    }
+  const wanted = new Set(tables.map((t) => nftKey(t.family, t.name)));
+  for (const chain of baseChains(ruleset)) {
+    if (chain.hook !== hook || !wanted.has(nftKey(chain.family, chain.table))) continue;
+    const table = ruleset.tableIndex.get(nftKey(chain.family, chain.table));
+    if (table === undefined || !familyMatches(table, ctx.packet, hook, ctx, chain)) continue;
+    chains.push({ table, chain });
   }
+  const slot = (c: NftChain): number =>
+    c.type === 'nat' ? (NAT_CORE_PRIORITY[hook] ?? c.prio ?? 0) : (c.prio ?? 0);
   chains.sort(
     (a, b) =>
+      slot(a.chain) - slot(b.chain) ||
       (a.chain.prio ?? 0) - (b.chain.prio ?? 0) ||
-      (tableOrder.get(nftKey(a.table.family, a.table.name)) ?? 0) - (tableOrder.get(nftKey(b.table.family, b.table.name)) ?? 0) ||
+      (tableOrder.get(nftKey(a.table.family, a.table.name)) ?? 0) -
+        (tableOrder.get(nftKey(b.table.family, b.table.name)) ?? 0) ||
       a.chain.handle - b.chain.handle,
   );
   const env: Env = { ruleset, ctx, hook, ctState: ctStateName(ctx.ctState) };
@@ -1208,7 +1436,11 @@ export function traverseNftHook(ruleset: NftRuleset, hook: NftHook, ctx: NftTrav
   for (const { table, chain } of chains) {
     const next: Branch[] = [];
     for (const b of live) {
-      const natDone = b.nat.some((n) => (natKind === 'dnat' ? n.kind === 'dnat' || n.kind === 'redirect' : n.kind === 'snat' || n.kind === 'masquerade'));
+      const natDone = b.nat.some((n) =>
+        natKind === 'dnat'
+          ? n.kind === 'dnat' || n.kind === 'redirect'
+          : n.kind === 'snat' || n.kind === 'masquerade',
+      );
       if (chain.type === 'nat' && (ctx.ctState !== 'NEW' || natDone)) {
         next.push(b);
         continue;
@@ -1218,7 +1450,12 @@ export function traverseNftHook(ruleset: NftRuleset, hook: NftHook, ctx: NftTrav
         if (end.end === 'final') done.push(outcome(br, end.verdict, end.reason));
         else if (end.end === 'accept') next.push(br);
         else if (chain.policy === 'drop') {
-          br.evidence.push({ family: table.family, table: table.name, chain: chain.name, rule: 'policy drop' });
+          br.evidence.push({
+            family: table.family,
+            table: table.name,
+            chain: chain.name,
+            rule: 'policy drop',
+          });
           done.push(outcome(br, 'drop'));
         } else next.push(br);
       }

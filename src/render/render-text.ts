@@ -1,4 +1,3 @@
-// eslint-disable-next-line no-restricted-imports -- render may colour, but only through an explicit `color` option
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { BranchOutcome, Endpoint, PacketSummary, PathLink, Result, Verdict } from '../model/result.js';
 import type { SuspicionLevel } from '../model/suspicion.js';

@@ -98,7 +98,7 @@ export async function readSnapshotFile(path: string): Promise<Snapshot> {
     try {
       bytes = await promisify(gunzip)(bytes);
     } catch (err) {
-      throw invalid(path, `not a valid gzip file (${(err as Error).message})`, 'the file starts like gzip but does not decompress: re-create or re-download it', );
+      throw invalid(path, `not a valid gzip file (${(err as Error).message})`, 'the file starts like gzip but does not decompress: re-create or re-download it');
     }
   }
   let text: string;
@@ -190,7 +190,7 @@ function parseHints(value: unknown, origin: string): SnapshotHints | undefined {
   const mode = str('proxyMode');
   if (mode !== undefined) {
     if (!(PROXY_MODES as readonly string[]).includes(mode)) throw invalid(origin, `hints.proxyMode: expected one of ${PROXY_MODES.join(', ')}, got "${mode}"`);
-    out.proxyMode = mode as SnapshotHints['proxyMode'] & string;
+    out.proxyMode = mode as (typeof PROXY_MODES)[number];
   }
   for (const key of ['clusterCIDR', 'serviceCIDR'] as const) {
     const cidr = str(key);

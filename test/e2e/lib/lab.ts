@@ -44,7 +44,11 @@ export interface ConnectOptions {
   readonly protocol: 'tcp' | 'udp';
   readonly dst: string;
   readonly port: number;
-  /** Per attempt; 1000 ms by default. */
+  /**
+   * Per attempt; 1500 ms by default: enough for one SYN retransmission (initial RTO 1 s). Over veth the whole
+   * exchange runs in softirq inside connect(), so an ICMPv6 error answering the very first SYN finds the socket
+   * locked and is dropped (TcpExtLockDroppedIcmps); the retransmitted SYN's error is the one that counts.
+   */
   readonly timeoutMs?: number;
   readonly count?: number;
   readonly src?: string;
@@ -292,7 +296,7 @@ export class Lab {
 
   /** Runs one client process in `host` making `count` attempts (in parallel) and returns each attempt's result. */
   async connect(host: string, opts: ConnectOptions): Promise<Attempt[]> {
-    const args = { timeoutMs: 1000, count: 1, ...opts };
+    const args = { timeoutMs: 1500, count: 1, ...opts };
     const out = await this.execAsync(host, [process.execPath, PEER, 'connect', JSON.stringify(args)]);
     return JSON.parse(out) as Attempt[];
   }
