@@ -1,10 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { node, pod, svc } from '../../test/fixtures/k8s/builders.js';
-import { nodeInternalIps, nodeIps, pickIp, podIps, serviceIps } from './addresses.js';
+import { canonicalIp, nodeInternalIps, nodeIps, pickIp, podIps, serviceIps } from './addresses.js';
 import { ipPoolForIp, nodePodCidrs, podIpInNodeCidr } from './pod-cidr.js';
 import type { IPPool, Node } from './objects.js';
 
 describe('addresses', () => {
+  it.each([
+    { name: 'canonical IPv4 as is', text: '10.244.1.5' as unknown, want: '10.244.1.5' },
+    { name: 'IPv6 compressed, lower case', text: 'FD00:0:0:0::1', want: 'fd00::1' },
+    { name: 'IPv4-mapped IPv6 is the IPv4 address', text: '::ffff:10.0.0.1', want: '10.0.0.1' },
+    { name: 'octet above 255', text: '10.0.0.256', want: undefined },
+    { name: 'None (headless ClusterIP)', text: 'None', want: undefined },
+    { name: 'not a string', text: 5, want: undefined },
+  ])('canonicalIp: $name', ({ text, want }) => {
+    expect(canonicalIp(text)).toBe(want);
+  });
+
   it('podIps: primary first, canonical, no repeats, invalid skipped', () => {
     const p = pod({ name: 'a', ips: ['10.1.0.4', 'FD00::0004', 'garbage'] });
     expect(podIps(p)).toEqual(['10.1.0.4', 'fd00::4']);

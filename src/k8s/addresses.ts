@@ -2,12 +2,23 @@ import { familyOf, isIp, normalizeIp } from '../netstack/ip.js';
 import type { Family } from '../netstack/packet.js';
 import type { Node, Pod, Service } from './objects.js';
 
+const DOTTED_QUAD = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+/**
+ * `text` in canonical form (what {@link normalizeIp} returns), or `undefined` when it is not an IP
+ * address; a dotted quad without leading zeros is already canonical and skips the parser.
+ */
+export function canonicalIp(text: unknown): string | undefined {
+  if (typeof text !== 'string') return undefined;
+  if (DOTTED_QUAD.test(text)) return text;
+  return isIp(text) ? normalizeIp(text) : undefined;
+}
+
 function canonical(ips: Iterable<string | undefined>): string[] {
   const out: string[] = [];
   for (const ip of ips) {
-    if (ip === undefined || ip === null || !isIp(ip)) continue;
-    const n = normalizeIp(ip);
-    if (!out.includes(n)) out.push(n);
+    const n = canonicalIp(ip);
+    if (n !== undefined && !out.includes(n)) out.push(n);
   }
   return out;
 }
@@ -26,9 +37,9 @@ export function podIps(pod: Pod): readonly string[] {
 export function nodeIps(node: Node): readonly { readonly ip: string; readonly type: 'InternalIP' | 'ExternalIP' }[] {
   const out: { ip: string; type: 'InternalIP' | 'ExternalIP' }[] = [];
   for (const a of node.status?.addresses ?? []) {
-    if ((a.type !== 'InternalIP' && a.type !== 'ExternalIP') || typeof a.address !== 'string' || !isIp(a.address)) continue;
-    const ip = normalizeIp(a.address);
-    if (!out.some((o) => o.ip === ip)) out.push({ ip, type: a.type });
+    if (a.type !== 'InternalIP' && a.type !== 'ExternalIP') continue;
+    const ip = canonicalIp(a.address);
+    if (ip !== undefined && !out.some((o) => o.ip === ip)) out.push({ ip, type: a.type });
   }
   return out;
 }
@@ -58,9 +69,8 @@ export type ServiceIpRole = 'clusterIP' | 'externalIP' | 'loadBalancer';
 export function serviceIps(service: Service): readonly { readonly ip: string; readonly role: ServiceIpRole }[] {
   const out: { ip: string; role: ServiceIpRole }[] = [];
   const add = (ip: string | undefined, role: ServiceIpRole): void => {
-    if (typeof ip !== 'string' || !isIp(ip)) return;
-    const n = normalizeIp(ip);
-    if (!out.some((o) => o.ip === n)) out.push({ ip: n, role });
+    const n = canonicalIp(ip);
+    if (n !== undefined && !out.some((o) => o.ip === n)) out.push({ ip: n, role });
   };
   const spec = service.spec;
   add(spec?.clusterIP, 'clusterIP');

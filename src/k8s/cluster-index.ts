@@ -1,5 +1,5 @@
-import { cidrContains, isIp, normalizeIp } from '../netstack/ip.js';
-import { nodeInternalIps, nodeIps, podIps, serviceIps, type NodeInternalIps, type ServiceIpRole } from './addresses.js';
+import { parsePrefix, prefixContains, type Prefix } from '../netstack/ip.js';
+import { canonicalIp, nodeInternalIps, nodeIps, podIps, serviceIps, type NodeInternalIps, type ServiceIpRole } from './addresses.js';
 import { matchesServiceSelector } from './label-selector.js';
 import {
   completeObjects,
@@ -126,6 +126,7 @@ const isPrimary = (o: IpOwner): boolean => o.kind !== 'service' || o.role === 'c
  */
 export function buildClusterIndex(input: Partial<ClusterObjects>): ClusterIndex {
   const objects = completeObjects(input);
+  // Owners are added nodes, then pods, then Services, which is the order ownersOf promises.
   const owners = new Map<string, IpOwner[]>();
   const addOwner = (ip: string, owner: IpOwner): void => {
     const list = owners.get(ip);
@@ -187,20 +188,31 @@ export function buildClusterIndex(input: Partial<ClusterObjects>): ClusterIndex 
     if (primary.length > 1) duplicates.push({ ip, owners: primary });
   }
 
-  const nodeCidrs: { readonly cidr: string; readonly node: Node }[] = [];
-  for (const node of nodes.values()) for (const cidr of nodePodCidrs(node)) nodeCidrs.push({ cidr, node });
+  const nodeCidrs: { readonly prefix: Prefix; readonly node: Node }[] = [];
+  for (const node of nodes.values()) for (const cidr of nodePodCidrs(node)) nodeCidrs.push({ prefix: parsePrefix(cidr), node });
 
-  const canonical = (ip: string): string | undefined => (isIp(ip) ? normalizeIp(ip) : undefined);
-  const servicePodsCache = new Map<string, readonly Pod[]>();
+  const servicePodsCache = new WeakMap<Service, readonly Pod[]>();
+  let byLabel: Map<string, Pod[]> | undefined;
+  /** Non-terminal pods by `namespace NUL key NUL value`, built on first use. */
+  const podsWithLabel = (namespace: string, k: string, v: string): readonly Pod[] => {
+    if (byLabel === undefined) {
+      byLabel = new Map();
+      for (const pod of pods.values()) {
+        if (isPodTerminal(pod)) continue;
+        const labels = pod.metadata.labels ?? {};
+        for (const lk of Object.keys(labels)) push(byLabel, `${pod.metadata.namespace ?? ''}\0${lk}\0${labels[lk]}`, pod);
+      }
+    }
+    return byLabel.get(`${namespace}\0${k}\0${v}`) ?? [];
+  };
 
   const index: ClusterIndex = {
     objects,
     duplicates,
     ownersOf(ip) {
-      const c = canonical(ip);
+      const c = canonicalIp(ip);
       if (c === undefined) return [];
-      const list = owners.get(c) ?? [];
-      return [...list.filter((o) => o.kind !== 'service'), ...list.filter((o) => o.kind === 'service')];
+      return owners.get(c) ?? [];
     },
     pod: (namespace, name) => pods.get(key(namespace, name)),
     service: (namespace, name) => services.get(key(namespace, name)),
@@ -219,7 +231,7 @@ export function buildClusterIndex(input: Partial<ClusterObjects>): ClusterIndex 
       return node === undefined ? {} : nodeInternalIps(node);
     },
     nodeForIp(ip) {
-      const c = canonical(ip);
+      const c = canonicalIp(ip);
       if (c === undefined) return undefined;
       const list = owners.get(c) ?? [];
       for (const o of list) if (o.kind === 'node') return o.node;
@@ -229,7 +241,7 @@ export function buildClusterIndex(input: Partial<ClusterObjects>): ClusterIndex 
         const node = nodeName !== undefined ? nodes.get(nodeName) : undefined;
         if (node !== undefined) return node;
       }
-      return nodeCidrs.find((n) => cidrContains(n.cidr, c))?.node;
+      return nodeCidrs.find((n) => prefixContains(n.prefix, c))?.node;
     },
     serviceSlices: (service) => slicesByService.get(key(service.metadata.namespace, service.metadata.name)) ?? [],
     serviceEndpoints(service, port, protocol) {
@@ -239,14 +251,16 @@ export function buildClusterIndex(input: Partial<ClusterObjects>): ClusterIndex 
       return { servicePort, haveSlices: slices.length > 0, backends: sliceBackends(slices, servicePort, pods) };
     },
     servicePods(service) {
-      const id = key(service.metadata.namespace, service.metadata.name);
-      let cached = servicePodsCache.get(id);
+      let cached = servicePodsCache.get(service);
       if (cached === undefined) {
-        const selector = service.spec?.selector;
-        cached = (podsByNs.get(service.metadata.namespace ?? '') ?? []).filter(
-          (p) => !isPodTerminal(p) && matchesServiceSelector(p.metadata.labels, selector),
-        );
-        servicePodsCache.set(id, cached);
+        const selector = service.spec?.selector ?? {};
+        let smallest: readonly Pod[] | undefined;
+        for (const k of Object.keys(selector)) {
+          const list = podsWithLabel(service.metadata.namespace ?? '', k, selector[k] as string);
+          if (smallest === undefined || list.length < smallest.length) smallest = list;
+        }
+        cached = (smallest ?? []).filter((p) => matchesServiceSelector(p.metadata.labels, selector));
+        servicePodsCache.set(service, cached);
       }
       return cached;
     },
@@ -280,9 +294,8 @@ function sliceBackends(slices: readonly EndpointSlice[], servicePort: ServicePor
     const slicePort = (slice.ports ?? []).find((p) => (p.name ?? '') === name && (p.protocol ?? 'TCP') === proto && typeof p.port === 'number');
     if (slicePort?.port === undefined) continue;
     for (const ep of slice.endpoints ?? []) {
-      const address = ep.addresses?.[0];
-      if (typeof address !== 'string' || !isIp(address)) continue;
-      const ip = normalizeIp(address);
+      const ip = canonicalIp(ep.addresses?.[0]);
+      if (ip === undefined) continue;
       const dedup = `${ip}|${slicePort.port}`;
       if (seen.has(dedup)) continue;
       seen.add(dedup);

@@ -138,8 +138,8 @@ function familyName(family: Family): string {
 
 function noIp(what: string, ips: readonly string[], family: Family | undefined, hint: string): Error {
   const has = ips.length > 0 ? ` (it has ${ips.join(', ')})` : '';
-  const fam = family !== undefined ? `${familyName(family)} ` : '';
-  return usageError('ENDPOINT_NO_IP', `${what} has no ${fam}IP address${has}`, hint);
+  const fam = family !== undefined ? familyName(family) : 'IP';
+  return usageError('ENDPOINT_NO_IP', `${what} has no ${fam} address${has}`, hint);
 }
 
 /** Names in `names` that start with `name` followed by `-` (a Deployment's pods for its name). */

@@ -107,7 +107,8 @@ describe('parseFlannelNetConf', () => {
       text: '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":4096,"Port":4789,"DirectRouting":true}}',
       want: { network: '10.244.0.0/16', backendType: 'vxlan', vni: 4096, port: 4789, directRouting: true },
     },
-    { name: 'no backend means udp', text: '{"Network":"10.5.0.0/16"}', want: { network: '10.5.0.0/16', backendType: 'udp' } },
+    { name: 'no Backend means udp', text: '{"Network":"10.5.0.0/16"}', want: { network: '10.5.0.0/16', backendType: 'udp' } },
+    { name: 'a Backend without Type is empty', text: '{"Network":"10.5.0.0/16","Backend":{"VNI":2}}', want: { network: '10.5.0.0/16', backendType: '', vni: 2 } },
     {
       name: 'keys are case-insensitive, type lower-cased',
       text: '{"network":"10.6.0.0/16","backend":{"type":"Host-GW"}}',

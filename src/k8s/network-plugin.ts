@@ -7,9 +7,10 @@ export type NetworkPluginName = 'flannel' | 'calico' | 'bridge' | 'cilium' | 'co
 export interface FlannelNetConf {
   readonly network?: string;
   readonly ipv6Network?: string;
+  /** As configured; flannel enables IPv4 unless this is `false`. */
   readonly enableIPv4?: boolean;
   readonly enableIPv6?: boolean;
-  /** `Backend.Type` in lower case; flannel's default is `udp` when absent. */
+  /** `Backend.Type` in lower case; `udp` when there is no `Backend`, `""` for a `Backend` without `Type`. */
   readonly backendType: string;
   /** `Backend.VNI` (vxlan; flannel defaults to 1). */
   readonly vni?: number;
@@ -123,7 +124,7 @@ export function detectNetworkPlugin(objects: Pick<ClusterObjects, 'daemonSets' |
       if (conf !== undefined) {
         evidence = `${evidence}; ${conf.evidence}`;
         flannel = conf.netConf;
-        backend = conf.netConf?.backendType;
+        if (conf.netConf !== undefined && conf.netConf.backendType !== '') backend = conf.netConf.backendType;
       }
       const annotated = backend === undefined ? flannelBackendFromNodes(objects) : undefined;
       if (annotated !== undefined) {
@@ -185,7 +186,8 @@ const isRecord = (v: unknown): v is Readonly<Record<string, unknown>> => v !== n
  *
  * @remarks
  * flannel decodes it with Go's encoding/json, whose key matching is case-insensitive, and uses the
- * `udp` backend when `Backend.Type` is empty (flannel `pkg/subnet/config.go`).
+ * `udp` backend when there is no `Backend` at all; a `Backend` without `Type` gives `""`, which
+ * flanneld refuses to start with (flannel `pkg/subnet/config.go`, `parseBackendType`).
  */
 export function parseFlannelNetConf(text: string): FlannelNetConf | undefined {
   let raw: unknown;
@@ -205,7 +207,7 @@ export function parseFlannelNetConf(text: string): FlannelNetConf | undefined {
     ['ipv6Network', str(field(raw, 'IPv6Network'))],
     ['enableIPv4', bool(field(raw, 'EnableIPv4'))],
     ['enableIPv6', bool(field(raw, 'EnableIPv6'))],
-    ['backendType', (str(field(b, 'Type')) ?? 'udp').toLowerCase()],
+    ['backendType', backend === undefined || backend === null ? 'udp' : (str(field(b, 'Type')) ?? '').toLowerCase()],
     ['vni', num(field(b, 'VNI'))],
     ['port', num(field(b, 'Port'))],
     ['directRouting', bool(field(b, 'DirectRouting'))],

@@ -14,7 +14,7 @@ import {
   type RawOption,
 } from './netfilter-match.js';
 import { targetExtension, verdictTarget, type Target } from './netfilter-target.js';
-import { BUILTIN_CHAINS, type Chain, type ChainIndex, type NfTable, type NfTableName, type PolicyRef, type Rule, type RuleSet } from './netfilter-ruleset.js';
+import { BUILTIN_CHAINS, type Chain, type ChainIndex, type NfTable, type NfTableName, type PolicyRef, type Rule, type RuleRef, type RuleSet } from './netfilter-ruleset.js';
 
 export type { RuleSet } from './netfilter-ruleset.js';
 
@@ -24,15 +24,20 @@ const INDEX_MIN_RULES = 32;
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 interface ChainBuild extends Mutable<Omit<Chain, 'rules'>> {
-  rules: Mutable<Rule>[];
+  rules: SavedRule[];
   inserted: boolean;
 }
 
-interface TableBuild {
+/** What the rules of one table share: where they came from, the chains they may jump to, and caches. */
+interface TableContext {
+  readonly field: string;
+  readonly family: Family;
   readonly name: string;
   readonly line: number;
   readonly chains: Map<string, ChainBuild>;
-  readonly pending: { rule: Mutable<Rule>; name: string; goto: boolean }[];
+  /** Compiled matches and targets by text; they are immutable, so identical ones are shared. */
+  readonly matches: Map<string, Match>;
+  readonly targets: Map<string, Target>;
 }
 
 /** An extension (match module or target) being collected while a rule is read. */
@@ -40,27 +45,62 @@ interface ExtBuild<T> {
   readonly name: string;
   readonly spec: ExtensionSpec<T> | undefined;
   readonly opts: RawOption[];
-  readonly parts: string[];
+  /** Span of its text in the rule while its tokens are contiguous; `parts` once they are not. */
+  start: number;
+  end: number;
+  parts: string[] | undefined;
   /** Set for an option no loaded extension claims. */
   readonly orphan: boolean;
 }
 
-const LONG_BASIC: Readonly<Record<string, string>> = {
-  '--source': '-s',
-  '--src': '-s',
-  '--destination': '-d',
-  '--dst': '-d',
-  '--in-interface': '-i',
-  '--out-interface': '-o',
-  '--protocol': '-p',
-  '--fragment': '-f',
-  '--match': '-m',
-  '--jump': '-j',
-  '--goto': '-g',
-  '--set-counters': '-c',
-  '--ipv4': '-4',
-  '--ipv6': '-6',
-};
+/** A malformed rule body, found when the rule is compiled. */
+class RuleError extends Error {}
+
+function extend(x: { start: number; end: number; parts: string[] | undefined }, body: string, start: number, end: number): void {
+  if (x.parts === undefined && start === x.end + 1 && body.charCodeAt(x.end) === 32) x.end = end;
+  else {
+    if (x.parts === undefined) x.parts = x.end > x.start ? [body.slice(x.start, x.end)] : [];
+    x.parts.push(body.slice(start, end));
+  }
+}
+
+function extText(x: { start: number; end: number; parts: string[] | undefined }, body: string): string {
+  return x.parts === undefined ? body.slice(x.start, x.end) : x.parts.join(' ');
+}
+
+/** The short form of a long header option (`--source` → `-s`), or the option itself. */
+function shortOption(tok: string): string {
+  switch (tok) {
+    case '--source':
+    case '--src':
+      return '-s';
+    case '--destination':
+    case '--dst':
+      return '-d';
+    case '--in-interface':
+      return '-i';
+    case '--out-interface':
+      return '-o';
+    case '--protocol':
+      return '-p';
+    case '--fragment':
+      return '-f';
+    case '--match':
+      return '-m';
+    case '--jump':
+      return '-j';
+    case '--goto':
+      return '-g';
+    case '--set-counters':
+      return '-c';
+    case '--ipv4':
+      return '-4';
+    case '--ipv6':
+      return '-6';
+    default:
+      return tok;
+  }
+}
 
 const tv: string[] = [];
 const ts: number[] = [];
@@ -95,21 +135,21 @@ function tokenize(s: string, from: number, field: string, line: number): number 
     let quoted = false;
     if (plain) value = s.slice(start, i);
     else {
-      value = '';
-      i = start;
+      value = i > start ? s.slice(start, i) : '';
       let inQuote = false;
       while (i < len) {
         c = s.charCodeAt(i);
         if (inQuote) {
-          if (c === 92 && i + 1 < len) {
-            value += s[i + 1];
-            i += 2;
-          } else if (c === 34) {
+          const close = s.indexOf('"', i);
+          const esc = s.indexOf('\\', i);
+          if (close < 0) throw new NetstackParseError(field, 'unbalanced quotes', line);
+          if (esc < 0 || esc > close) {
+            value += s.slice(i, close);
+            i = close + 1;
             inQuote = false;
-            i++;
           } else {
-            value += s[i];
-            i++;
+            value += s.slice(i, esc) + (s[esc + 1] ?? '');
+            i = esc + 2;
           }
         } else if (c === 34) {
           inQuote = quoted = true;
@@ -161,20 +201,33 @@ function isTableName(name: string): name is NfTableName {
   return Object.prototype.hasOwnProperty.call(BUILTIN_CHAINS, name);
 }
 
+/** Throws unless the quotes of `line` balance the way the iptables-restore tokenizer reads them. */
+function checkQuotes(line: string, field: string, lineNo: number): void {
+  let inQuote = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 34) inQuote = !inQuote;
+    else if (c === 92 && inQuote) i++;
+  }
+  if (inQuote) throw new NetstackParseError(field, 'unbalanced quotes', lineNo);
+}
+
 /**
  * Parses `iptables-save` / `ip6tables-save` output (also `iptables-restore` input in the form
- * kube-proxy writes it) into tables, chains and compiled rules.
- * @remarks Match options are assigned to extensions as iptables' getopt table does: the most
- * recently loaded extension that defines the option, else the protocol's implicit module
- * (`-p tcp --dport 80`). Options and modules skoop does not simulate become explicit
- * `unsupported` markers on the rule; they are never dropped. Structural errors (a rule before a
- * `*table` line, `-A` to an undeclared chain, a missing `COMMIT`, unbalanced quotes) throw
- * {@link NetstackParseError}. See iptables-save(8), iptables-restore(8).
+ * kube-proxy writes it) into tables, chains and rules.
+ * @remarks The structure is checked at once: a rule before a `*table` line, `-A` to an undeclared
+ * chain, a missing `COMMIT`, unbalanced quotes or a bad chain declaration throw
+ * {@link NetstackParseError}. Each rule's matches and target are compiled when first read. Match
+ * options are assigned to extensions as iptables' getopt table does: the most recently loaded
+ * extension that defines the option, else the protocol's implicit module (`-p tcp --dport 80`).
+ * Modules, options and targets skoop does not simulate, and rule bodies it cannot read, become
+ * explicit `unsupported` markers on the rule; nothing is dropped. See iptables-save(8),
+ * iptables-restore(8).
  */
 export function parseIptablesSave(text: string, field: string): RuleSet {
   const family: Family = field.includes('6') || /^# Generated by ip6tables-save/.test(text) ? 6 : 4;
   const tables = new Map<string, NfTable>();
-  let cur: TableBuild | undefined;
+  let cur: TableContext | undefined;
   let ruleCount = 0;
   let lineNo = 0;
   let pos = 0;
@@ -188,6 +241,7 @@ export function parseIptablesSave(text: string, field: string): RuleSet {
     let start = pos;
     pos = next;
     while (start < end && (text.charCodeAt(start) === 32 || text.charCodeAt(start) === 9)) start++;
+    while (end > start && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
     if (start >= end) continue;
     const c = text.charCodeAt(start);
     if (c === 35) continue;
@@ -195,10 +249,10 @@ export function parseIptablesSave(text: string, field: string): RuleSet {
       if (cur !== undefined) throw new NetstackParseError(field, `table ${cur.name} has no COMMIT before the next *table line`, lineNo);
       const name = text.slice(start + 1, end).trim();
       if (name === '') throw new NetstackParseError(field, 'empty table name', lineNo);
-      cur = { name, line: lineNo, chains: new Map(), pending: [] };
+      cur = { field, family, name, line: lineNo, chains: new Map(), matches: new Map(), targets: new Map() };
       continue;
     }
-    const line = text.slice(start, end).trimEnd();
+    const line = text.slice(start, end);
     if (line === 'COMMIT') {
       if (cur === undefined) throw new NetstackParseError(field, 'COMMIT outside a table', lineNo);
       tables.set(cur.name, finishTable(cur));
@@ -207,7 +261,7 @@ export function parseIptablesSave(text: string, field: string): RuleSet {
     }
     if (cur === undefined) throw new NetstackParseError(field, `"${line.slice(0, 40)}" before a *table line`, lineNo);
     if (c === 58) {
-      declareChain(cur, line, field, lineNo);
+      declareChain(cur, line, lineNo);
       continue;
     }
     let body = line;
@@ -218,33 +272,36 @@ export function parseIptablesSave(text: string, field: string): RuleSet {
       body = line.slice(close + 1).trimStart();
     }
     if (body.charCodeAt(0) !== 45) throw new NetstackParseError(field, `unexpected line "${line.slice(0, 40)}"`, lineNo);
-    if (command(cur, body, family, field, lineNo)) ruleCount++;
+    if (body.indexOf('"') >= 0) checkQuotes(body, field, lineNo);
+    if (command(cur, body, lineNo)) ruleCount++;
   }
   if (cur !== undefined) throw new NetstackParseError(field, `table ${cur.name} has no COMMIT`, lineNo);
   return { family, field, tables, ruleCount };
 }
 
-function declareChain(t: TableBuild, line: string, field: string, lineNo: number): void {
-  const parts = line.slice(1).split(/[ \t]+/);
-  const name = parts[0] ?? '';
-  const policy = parts[1];
-  if (name === '' || policy === undefined) throw new NetstackParseError(field, `malformed chain declaration "${line}"`, lineNo);
-  if (t.chains.has(name)) throw new NetstackParseError(field, `chain ${name} declared twice in table ${t.name}`, lineNo);
-  const counters = parts[2] === undefined ? { packets: 0, bytes: 0 } : parseCounters(parts[2]);
-  if (counters === undefined) throw new NetstackParseError(field, `malformed counters in "${line}"`, lineNo);
+function declareChain(t: TableContext, line: string, lineNo: number): void {
+  const sp1 = line.indexOf(' ');
+  const sp2 = sp1 < 0 ? -1 : line.indexOf(' ', sp1 + 1);
+  const name = sp1 < 0 ? '' : line.slice(1, sp1);
+  const policy = sp1 < 0 ? undefined : line.slice(sp1 + 1, sp2 < 0 ? line.length : sp2);
+  const rest = sp2 < 0 ? undefined : line.slice(sp2 + 1);
+  if (name === '' || policy === undefined || policy === '' || line.indexOf('\t') >= 0) throw new NetstackParseError(t.field, `malformed chain declaration "${line}"`, lineNo);
+  if (t.chains.has(name)) throw new NetstackParseError(t.field, `chain ${name} declared twice in table ${t.name}`, lineNo);
+  const counters = rest === undefined ? { packets: 0, bytes: 0 } : parseCounters(rest);
+  if (counters === undefined) throw new NetstackParseError(t.field, `malformed counters in "${line}"`, lineNo);
   let builtin = false;
   let pol: 'ACCEPT' | 'DROP' | undefined;
   if (policy === 'ACCEPT' || policy === 'DROP') {
     if (isTableName(t.name) && !BUILTIN_CHAINS[t.name].includes(name)) {
-      throw new NetstackParseError(field, `${name} is not a built-in chain of table ${t.name} but has policy ${policy}`, lineNo);
+      throw new NetstackParseError(t.field, `${name} is not a built-in chain of table ${t.name} but has policy ${policy}`, lineNo);
     }
     builtin = true;
     pol = policy;
-  } else if (policy !== '-') throw new NetstackParseError(field, `unknown chain policy ${policy}`, lineNo);
+  } else if (policy !== '-') throw new NetstackParseError(t.field, `unknown chain policy ${policy}`, lineNo);
   addChain(t, name, builtin, pol, lineNo, counters.packets, counters.bytes);
 }
 
-function addChain(t: TableBuild, name: string, builtin: boolean, policy: 'ACCEPT' | 'DROP' | undefined, line: number, packets: number, bytes: number): ChainBuild {
+function addChain(t: TableContext, name: string, builtin: boolean, policy: 'ACCEPT' | 'DROP' | undefined, line: number, packets: number, bytes: number): ChainBuild {
   const policyRef: PolicyRef | undefined = policy === undefined ? undefined : { kind: 'policy', table: t.name, chain: name, policy, line };
   const ch: ChainBuild = { name, table: t.name, builtin, policy, policyRef, line, packets, bytes, rules: [], index: undefined, inserted: false };
   t.chains.set(name, ch);
@@ -252,8 +309,20 @@ function addChain(t: TableBuild, name: string, builtin: boolean, policy: 'ACCEPT
 }
 
 /** Runs one command line of a table block; returns whether it added a rule. */
-function command(t: TableBuild, body: string, family: Family, field: string, lineNo: number): boolean {
-  const n = tokenize(body, 0, field, lineNo);
+function command(t: TableContext, body: string, lineNo: number): boolean {
+  if (body.startsWith('-A ') && body.charCodeAt(3) !== 32 && body.charCodeAt(3) !== 9) {
+    let sp = body.indexOf(' ', 3);
+    if (sp < 0) sp = body.length;
+    const tab = body.indexOf('\t', 3);
+    if (tab < 0 || tab > sp) {
+      const name = body.slice(3, sp);
+      const chain = t.chains.get(name);
+      if (chain === undefined) throw new NetstackParseError(t.field, `-A to undeclared chain ${name} in table ${t.name}`, lineNo);
+      chain.rules.push(new SavedRule(t, chain.name, chain.rules.length + 1, lineNo, body, 2));
+      return true;
+    }
+  }
+  const n = tokenize(body, 0, t.field, lineNo);
   const cmd = tv[0] as string;
   const chainName = n > 1 ? (tv[1] as string) : undefined;
   switch (cmd) {
@@ -261,9 +330,9 @@ function command(t: TableBuild, body: string, family: Family, field: string, lin
     case '--append':
     case '-I':
     case '--insert': {
-      if (chainName === undefined) throw new NetstackParseError(field, `${cmd} without a chain`, lineNo);
+      if (chainName === undefined) throw new NetstackParseError(t.field, `${cmd} without a chain`, lineNo);
       const chain = t.chains.get(chainName);
-      if (chain === undefined) throw new NetstackParseError(field, `${cmd} to undeclared chain ${chainName} in table ${t.name}`, lineNo);
+      if (chain === undefined) throw new NetstackParseError(t.field, `${cmd} to undeclared chain ${chainName} in table ${t.name}`, lineNo);
       let first = 2;
       let at = chain.rules.length;
       if (cmd === '-I' || cmd === '--insert') {
@@ -271,19 +340,19 @@ function command(t: TableBuild, body: string, family: Family, field: string, lin
         if (n > 2 && !tq[2] && isDigits(tv[2] as string)) {
           at = Number(tv[2]) - 1;
           first = 3;
-          if (at < 0 || at > chain.rules.length) throw new NetstackParseError(field, `insert position ${at + 1} out of range`, lineNo);
+          if (at < 0 || at > chain.rules.length) throw new NetstackParseError(t.field, `insert position ${at + 1} out of range`, lineNo);
         }
         chain.inserted = true;
       }
-      const rule = compileRule(t, chain, body, n, first, family, field, lineNo, at + 1);
+      const rule = new SavedRule(t, chain.name, at + 1, lineNo, body, first);
       if (at === chain.rules.length) chain.rules.push(rule);
       else chain.rules.splice(at, 0, rule);
       return true;
     }
     case '-N':
     case '--new-chain':
-      if (chainName === undefined) throw new NetstackParseError(field, '-N without a chain', lineNo);
-      if (t.chains.has(chainName)) throw new NetstackParseError(field, `chain ${chainName} declared twice in table ${t.name}`, lineNo);
+      if (chainName === undefined) throw new NetstackParseError(t.field, '-N without a chain', lineNo);
+      if (t.chains.has(chainName)) throw new NetstackParseError(t.field, `chain ${chainName} declared twice in table ${t.name}`, lineNo);
       addChain(t, chainName, false, undefined, lineNo, 0, 0);
       return false;
     case '-P':
@@ -291,40 +360,130 @@ function command(t: TableBuild, body: string, family: Family, field: string, lin
       const chain = chainName === undefined ? undefined : t.chains.get(chainName);
       const policy = tv[2];
       if (chain === undefined || !chain.builtin || (policy !== 'ACCEPT' && policy !== 'DROP')) {
-        throw new NetstackParseError(field, `bad policy command "${body}"`, lineNo);
+        throw new NetstackParseError(t.field, `bad policy command "${body}"`, lineNo);
       }
       chain.policy = policy;
       chain.policyRef = { kind: 'policy', table: t.name, chain: chain.name, policy, line: lineNo };
       return false;
     }
     default:
-      throw new NetstackParseError(field, `command ${cmd} is not expected in a dump`, lineNo);
+      throw new NetstackParseError(t.field, `command ${cmd} is not expected in a dump`, lineNo);
   }
 }
 
-function compileRule(t: TableBuild, chain: ChainBuild, body: string, n: number, first: number, family: Family, field: string, lineNo: number, index: number): Mutable<Rule> {
-  const header: Match[] = [];
+/**
+ * A rule as read from the dump. Its place (table, chain, index, line, text) is fixed when the dump
+ * is parsed; its matches and target are compiled from the text the first time they are read, so
+ * that a node's 100k-rule dump costs only what a trace actually touches.
+ */
+class SavedRule implements Rule {
+  readonly kind = 'rule';
+  readonly table: string;
+  readonly chain: string;
+  index: number;
+  readonly line: number;
+  readonly text: string;
+  readonly family: Family;
+  readonly #ctx: TableContext;
+  readonly #first: number;
+  #matches: readonly Match[] | undefined;
+  #target: Target | undefined;
+
+  constructor(ctx: TableContext, chain: string, index: number, line: number, text: string, first: number) {
+    this.table = ctx.name;
+    this.chain = chain;
+    this.index = index;
+    this.line = line;
+    this.text = text;
+    this.family = ctx.family;
+    this.#ctx = ctx;
+    this.#first = first;
+  }
+
+  get matches(): readonly Match[] {
+    if (this.#matches === undefined) this.#compile();
+    return this.#matches as readonly Match[];
+  }
+
+  get target(): Target {
+    if (this.#target === undefined) this.#compile();
+    return this.#target as Target;
+  }
+
+  #compile(): void {
+    try {
+      const c = compileRule(this.#ctx, this.text, this.#first);
+      this.#matches = c.matches;
+      this.#target = c.target;
+    } catch (e) {
+      if (!(e instanceof RuleError)) throw e;
+      const reason = `${this.#ctx.field}, line ${this.line}: ${e.message}`;
+      this.#matches = [unsupportedMatch('rule', reason, this.text)];
+      this.#target = { kind: 'unsupported', name: 'rule', reason, text: '' };
+    }
+  }
+
+  /** The rule as evidence (without its compiled form). */
+  toJSON(): RuleRef {
+    return { kind: 'rule', table: this.table, chain: this.chain, index: this.index, line: this.line, text: this.text };
+  }
+}
+
+function headerMatch(t: TableContext, tok: string, negated: boolean, a: string, seg: string): Match {
+  const cached = t.matches.get(seg);
+  if (cached !== undefined) return cached;
+  let m: Match;
+  switch (tok) {
+    case '-s':
+    case '-d': {
+      const am = compileAddr(tok === '-s' ? 'src' : 'dst', negated, a, t.family, seg);
+      if (am === undefined) throw new RuleError(`invalid address "${a}"`);
+      m = am;
+      break;
+    }
+    case '-i':
+    case '-o':
+      m = { kind: 'iface', dir: tok === '-i' ? 'in' : 'out', negated, iface: parseIface(a), text: seg };
+      break;
+    case '-p': {
+      const proto = protocolNumber(a);
+      m = proto === undefined ? unsupportedMatch('protocol', `protocol ${a} is unknown`, seg) : { kind: 'proto', negated, proto, text: seg };
+      break;
+    }
+    default:
+      m = { kind: 'fragment', negated, text: seg };
+  }
+  t.matches.set(seg, m);
+  return m;
+}
+
+/** Compiles the options of one rule (tokens from `first` of `body`); throws {@link RuleError} when malformed. */
+function compileRule(t: TableContext, body: string, first: number): { matches: readonly Match[]; target: Target } {
+  const n = tokenize(body, 0, t.field, 0);
+  const family = t.family;
+  const matches: Match[] = [];
   const mods: ExtBuild<Match>[] = [];
   let target: ExtBuild<Target> | undefined;
-  let jump: { name: string; goto: boolean; part: string } | undefined;
+  let jumpName: string | undefined;
+  let jumpGoto = false;
+  let jumpText = '';
   let cur: ExtBuild<Match> | ExtBuild<Target> | undefined;
   let proto: number | undefined;
   let neg = false;
   let negStart = 0;
-  const err = (msg: string): NetstackParseError => new NetstackParseError(field, msg, lineNo);
   let i = first;
   while (i < n) {
     let tok = tv[i] as string;
     if (tok === '!' && !tq[i]) {
-      if (neg) throw err('double "!"');
+      if (neg) throw new RuleError('double "!"');
       neg = true;
       negStart = ts[i] as number;
       i++;
       continue;
     }
-    if (tq[i] || tok.length < 2 || tok.charCodeAt(0) !== 45) throw err(`unexpected argument "${tok}"`);
+    if (tq[i] || tok.length < 2 || tok.charCodeAt(0) !== 45) throw new RuleError(`unexpected argument "${tok}"`);
     const segStart = neg ? negStart : (ts[i] as number);
-    if (tok.charCodeAt(1) === 45) tok = LONG_BASIC[tok] ?? tok;
+    if (tok.charCodeAt(1) === 45) tok = shortOption(tok);
     if (tok.charCodeAt(1) !== 45) {
       // A header option or -m/-j/-g/-c.
       let negated = neg;
@@ -333,71 +492,57 @@ function compileRule(t: TableBuild, chain: ChainBuild, body: string, n: number, 
       if (tok === '-s' || tok === '-d' || tok === '-i' || tok === '-o' || tok === '-p' || tok === '-m' || tok === '-j' || tok === '-g') {
         i++;
         if (i < n && tv[i] === '!' && !tq[i]) {
-          if (negated) throw err('double "!"');
+          if (negated) throw new RuleError('double "!"');
           negated = true;
           i++;
         }
-        if (i >= n) throw err(`${tok} needs an argument`);
+        if (i >= n) throw new RuleError(`${tok} needs an argument`);
         a = tv[i] as string;
       }
-      const seg = body.slice(segStart, te[i]);
+      const segEnd = te[i] as number;
       switch (tok) {
         case '-s':
-        case '-d': {
-          const m = compileAddr(tok === '-s' ? 'src' : 'dst', negated, a, family, seg);
-          if (m === undefined) throw err(`invalid address "${a}"`);
-          header.push(m);
-          cur = undefined;
-          break;
-        }
+        case '-d':
         case '-i':
         case '-o':
-          header.push({ kind: 'iface', dir: tok === '-i' ? 'in' : 'out', negated, iface: parseIface(a), text: seg });
-          cur = undefined;
-          break;
-        case '-p': {
-          const p = protocolNumber(a);
-          if (p === undefined) header.push(unsupportedMatch('protocol', `protocol ${a} is unknown`, seg));
-          else {
-            header.push({ kind: 'proto', negated, proto: p, text: seg });
-            if (!negated) proto = p;
-          }
+        case '-p':
+        case '-f': {
+          const m = headerMatch(t, tok, negated, a, body.slice(segStart, segEnd));
+          matches.push(m);
+          if (m.kind === 'proto' && !m.negated) proto = m.proto;
           cur = undefined;
           break;
         }
-        case '-f':
-          header.push({ kind: 'fragment', negated, text: seg });
-          cur = undefined;
-          break;
         case '-m': {
-          if (negated) throw err('"!" before -m');
-          const m: ExtBuild<Match> = { name: a, spec: matchExtension(a, family), opts: [], parts: [seg], orphan: false };
+          if (negated) throw new RuleError('"!" before -m');
+          const m: ExtBuild<Match> = { name: a, spec: matchExtension(a, family), opts: [], start: segStart, end: segEnd, parts: undefined, orphan: false };
           mods.push(m);
           cur = m;
           break;
         }
         case '-j':
-        case '-g': {
-          if (negated) throw err(`"!" before ${tok}`);
-          if (target !== undefined || jump !== undefined) throw err('more than one target');
-          if (tok === '-g' || verdictTarget(a, seg) !== undefined || t.chains.has(a)) {
-            jump = { name: a, goto: tok === '-g', part: seg };
+        case '-g':
+          if (negated) throw new RuleError(`"!" before ${tok}`);
+          if (target !== undefined || jumpName !== undefined) throw new RuleError('more than one target');
+          if (tok === '-g' || a === 'ACCEPT' || a === 'DROP' || a === 'RETURN' || t.chains.has(a)) {
+            jumpName = a;
+            jumpGoto = tok === '-g';
+            jumpText = body.slice(segStart, segEnd);
             cur = undefined;
           } else {
-            target = { name: a, spec: targetExtension(a), opts: [], parts: [seg], orphan: false };
+            target = { name: a, spec: targetExtension(a), opts: [], start: segStart, end: segEnd, parts: undefined, orphan: false };
             cur = target;
           }
           break;
-        }
         case '-c':
           i += 2;
-          if (i >= n) throw err('-c needs packet and byte counts');
+          if (i >= n) throw new RuleError('-c needs packet and byte counts');
           break;
         case '-4':
         case '-6':
           break;
         default:
-          throw err(`unknown option ${tok}`);
+          throw new RuleError(`unknown option ${tok}`);
       }
       i++;
       continue;
@@ -413,7 +558,7 @@ function compileRule(t: TableBuild, chain: ChainBuild, body: string, n: number, 
     if (spec !== undefined) {
       [canonical, arity] = spec;
       if (arity > 0 && i + 1 < n && tv[i + 1] === '!' && !tq[i + 1]) {
-        if (negated) throw err('double "!"');
+        if (negated) throw new RuleError('double "!"');
         negated = true;
         i++;
       }
@@ -422,52 +567,58 @@ function compileRule(t: TableBuild, chain: ChainBuild, body: string, n: number, 
       while (j < n && !isOptionToken(j, n)) j++;
       arity = j - i - 1;
     }
-    if (i + arity >= n) throw err(`--${name} needs ${arity} argument${arity === 1 ? '' : 's'}`);
+    if (i + arity >= n) throw new RuleError(`--${name} needs ${arity} argument${arity === 1 ? '' : 's'}`);
     const args = arity === 0 ? [] : tv.slice(i + 1, i + 1 + arity);
     i += arity;
     owner.opts.push({ name: canonical, negated, args });
-    owner.parts.push(body.slice(segStart, te[i]));
-    if (owner.orphan) mods.push(owner as ExtBuild<Match>);
-    else cur = owner;
+    if (owner.orphan && owner.opts.length === 1) {
+      owner.start = segStart;
+      owner.end = te[i] as number;
+      mods.push(owner as ExtBuild<Match>);
+    } else extend(owner, body, segStart, te[i] as number);
+    if (!owner.orphan) cur = owner;
     i++;
   }
-  if (neg) throw err('"!" at the end of the rule');
+  if (neg) throw new RuleError('"!" at the end of the rule');
 
-  const matches: Match[] = header;
   for (const m of mods) {
-    const mtext = m.parts.join(' ');
-    if (m.orphan) matches.push(unsupportedMatch(m.name, `option --${m.opts[0]?.name ?? '?'} belongs to no loaded match or target`, mtext));
-    else if (m.spec === undefined) matches.push(unknownModule(m.name, mtext));
-    else matches.push(m.spec.compile(m.opts, { family, text: mtext }));
+    const mtext = extText(m, body);
+    const key = m.parts === undefined ? mtext : `${m.name}\0${mtext}`;
+    let compiled = t.matches.get(key);
+    if (compiled === undefined) {
+      if (m.orphan) compiled = unsupportedMatch(m.name, `option ${m.name} belongs to no loaded match or target`, mtext);
+      else if (m.spec === undefined) compiled = unknownModule(m.name, mtext);
+      else compiled = m.spec.compile(m.opts, { family, text: mtext });
+      t.matches.set(key, compiled);
+    }
+    matches.push(compiled);
   }
-  const rule: Mutable<Rule> = {
-    kind: 'rule',
-    table: t.name,
-    chain: chain.name,
-    index,
-    line: lineNo,
-    text: body,
-    family,
-    matches,
-    target: { kind: 'none', text: '' },
-  };
+  let compiled: Target = NO_TARGET;
   if (target !== undefined) {
-    const ttext = target.parts.join(' ');
-    rule.target =
-      target.spec !== undefined
-        ? target.spec.compile(target.opts, { family, text: ttext })
-        : { kind: 'unsupported', name: target.name, reason: `target ${target.name} is not simulated`, text: ttext };
-    if (target.spec === undefined) t.pending.push({ rule, name: target.name, goto: false });
-  } else if (jump !== undefined) {
-    const v = verdictTarget(jump.name, jump.part);
-    if (v !== undefined && !jump.goto) rule.target = v;
+    const ttext = extText(target, body);
+    const cached = t.targets.get(ttext);
+    if (cached !== undefined) compiled = cached;
     else {
-      rule.target = { kind: 'jump', chain: jump.name, goto: jump.goto, text: jump.part };
-      if (!t.chains.has(jump.name)) t.pending.push({ rule, name: jump.name, goto: jump.goto });
+      compiled =
+        target.spec !== undefined
+          ? target.spec.compile(target.opts, { family, text: ttext })
+          : { kind: 'unsupported', name: target.name, reason: `target ${target.name} is neither a chain of table ${t.name} nor a simulated extension`, text: ttext };
+      t.targets.set(ttext, compiled);
+    }
+  } else if (jumpName !== undefined) {
+    const cached = t.targets.get(jumpText);
+    if (cached !== undefined) compiled = cached;
+    else {
+      if (!jumpGoto && verdictTarget(jumpName, jumpText) !== undefined) compiled = verdictTarget(jumpName, jumpText) as Target;
+      else if (t.chains.has(jumpName)) compiled = { kind: 'jump', chain: jumpName, goto: jumpGoto, text: jumpText };
+      else compiled = { kind: 'unsupported', name: jumpName, reason: `chain ${jumpName} does not exist in table ${t.name}`, text: jumpText };
+      t.targets.set(jumpText, compiled);
     }
   }
-  return rule;
+  return { matches, target: compiled };
 }
+
+const NO_TARGET: Target = { kind: 'none', text: '' };
 
 /** Which loaded extension takes `--name` (see {@link parseIptablesSave}). */
 function ownerOf(
@@ -488,28 +639,20 @@ function ownerOf(
     const implicit = implicitModule(proto, family);
     const spec = implicit === undefined ? undefined : matchExtension(implicit, family);
     if (implicit !== undefined && spec?.options.has(name)) {
-      const m: ExtBuild<Match> = { name: implicit, spec, opts: [], parts: [], orphan: false };
+      const m: ExtBuild<Match> = { name: implicit, spec, opts: [], start: 0, end: 0, parts: [], orphan: false };
       mods.push(m);
       return m;
     }
   }
   for (let k = mods.length - 1; k >= 0; k--) {
     const m = mods[k] as ExtBuild<Match>;
-    if (m.spec === undefined) return m;
+    if (m.spec === undefined && !m.orphan) return m;
   }
   if (target !== undefined && target.spec === undefined) return target;
-  return { name: `--${name}`, spec: undefined, opts: [], parts: [], orphan: true };
+  return { name: `--${name}`, spec: undefined, opts: [], start: 0, end: 0, parts: undefined, orphan: true };
 }
 
-function finishTable(t: TableBuild): NfTable {
-  for (const p of t.pending) {
-    if (t.chains.has(p.name)) p.rule.target = { kind: 'jump', chain: p.name, goto: p.goto, text: p.rule.target.text };
-    else if (p.goto || p.rule.target.kind === 'jump') {
-      p.rule.target = { kind: 'unsupported', name: p.name, reason: `chain ${p.name} does not exist in table ${t.name}`, text: p.rule.target.text };
-    } else {
-      p.rule.target = { kind: 'unsupported', name: p.name, reason: `target ${p.name} is neither a chain of table ${t.name} nor a simulated extension`, text: p.rule.target.text };
-    }
-  }
+function finishTable(t: TableContext): NfTable {
   const chains = new Map<string, Chain>();
   for (const ch of t.chains.values()) {
     if (ch.inserted) ch.rules.forEach((r, k) => (r.index = k + 1));

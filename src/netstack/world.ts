@@ -18,6 +18,7 @@ import {
 } from './sysctls.js';
 import { lookupListener } from './listeners.js';
 import { traverseHook, type Hook, type NfOutcome } from './netfilter.js';
+import { lookupIpvs, schedulableRealServers, formatIpvsService } from './ipvs.js';
 import { hostPort, invertTuple, sameTuple, tupleOf, type CtEntry, type Tuple } from './conntrack.js';
 
 /**
@@ -580,9 +581,51 @@ function input(w: World, s: State, host: string, f: Flight, inIf: string, ctStat
   const hook = runHook(w, s, host, f, 'INPUT', { inIf }, ctState);
   const out: Terminal[] = [...hook.ended];
   for (const pass of hook.passed) {
+    const viaIpvs = ipvsIntercept(w, pass.state, host, pass.flight);
+    if (viaIpvs !== undefined) {
+      out.push(...viaIpvs);
+      continue;
+    }
     const fl = unNat(pass.flight, 'src');
     const st = confirm(pass.state, fl);
     out.push(...deliver(w, st, host, fl, inIf));
+  }
+  return out;
+}
+
+/**
+ * IPVS takes a connection's first packet for a virtual service at LOCAL_IN and sends it to a real
+ * server: every schedulable real server is a branch, weighted. Masquerading rewrites the destination
+ * (conntrack remembers it, so replies are un-NATed); direct routing and tunnelling are reported as
+ * not simulated.
+ * @remarks ip_vs_remote_request4 / ip_vs_nat_xmit; kube-proxy's ClusterIPs are local addresses on
+ * the `kube-ipvs0` dummy device, which is why the packet reaches LOCAL_IN at all.
+ */
+function ipvsIntercept(w: World, s: State, host: string, f: Flight): Terminal[] | undefined {
+  const ns = hostOf(w, host);
+  const p = f.packet;
+  if (ns.ipvs === undefined || f.dir !== 'orig' || p.protocol === 'icmp') return undefined;
+  const svc = lookupIpvs(ns.ipvs, { protocol: p.protocol, dst: p.dst, dport: p.dport, mark: p.mark, family: p.family });
+  if (svc === undefined) return undefined;
+  const evidence = [formatIpvsService(svc)];
+  const servers = schedulableRealServers(svc);
+  if (servers.length === 0) {
+    return [dropped(s, host, p, 'SERVICE_NO_ENDPOINTS', `IPVS virtual service ${hostPort(p.dst, p.dport)} has no real server with weight > 0`, 'timeout', evidence)];
+  }
+  const total = servers.reduce((n, r) => n + r.weight, 0);
+  const out: Terminal[] = [];
+  for (const rs of servers) {
+    const st0: State = { ...s, probability: (s.probability * rs.weight) / total };
+    if (rs.method !== 'masq') {
+      out.push(dropped(st0, host, p, 'NETFILTER_UNSUPPORTED', `IPVS ${rs.method} forwarding to ${rs.address} is not simulated`, 'unknown', evidence));
+      continue;
+    }
+    const to: Packet = { ...p, dst: normalizeIp(rs.address), dport: rs.port === 0 ? p.dport : rs.port };
+    const st = step(st0, { host, kind: 'nat', detail: `IPVS ${hostPort(p.dst, p.dport)} -> ${hostPort(to.dst, to.dport)}`, packet: to, evidence, nat: { kind: 'dnat', before: p } });
+    // IPVS runs at LOCAL_IN before the nat table's SNAT point (priority NF_IP_PRI_NAT_SRC - 2), so
+    // the source NAT of this connection is still to be decided, in POSTROUTING.
+    const fl: Flight = f.ct === undefined ? withPacket(f, to) : { ...withPacket(f, to), ct: { ...f.ct, snatDone: false } };
+    out.push(...localOut(w, st, host, fl));
   }
   return out;
 }

@@ -242,7 +242,7 @@ function parseNetstack(value: unknown, origin: string): Record<string, NodeNetst
     if (podsValue !== undefined && podsValue !== null) {
       if (!isRecord(podsValue)) throw invalid(origin, `${path}.pods: expected an object keyed by "namespace/pod", got ${describe(podsValue)}`);
       for (const [key, dump] of Object.entries(podsValue)) {
-        const podPath = childPath(`${path}.pods`, key);
+        const podPath = `${path}.pods[${JSON.stringify(key)}]`;
         if (!POD_KEY.test(key)) throw invalid(origin, `${podPath}: expected a key of the form namespace/name`);
         pods.push([key, parseDump(dump, podPath, origin)]);
       }

@@ -6,9 +6,11 @@ import { deleteLeftoverNamespaces } from './lib/cleanup.js';
  */
 export default function setup(): () => void {
   const before = deleteLeftoverNamespaces();
-  if (before.length > 0) console.warn(`e2e: deleted ${before.length} leftover namespaces: ${before.join(' ')}`);
+  if (before.length > 0)
+    console.warn(`e2e: deleted ${before.length} leftover namespaces: ${before.join(' ')}`);
   return () => {
     const after = deleteLeftoverNamespaces();
-    if (after.length > 0) console.warn(`e2e: deleted ${after.length} namespaces left after the suite: ${after.join(' ')}`);
+    if (after.length > 0)
+      console.warn(`e2e: deleted ${after.length} namespaces left after the suite: ${after.join(' ')}`);
   };
 }

@@ -61,18 +61,39 @@ const S3 = TOPO.srv(3);
 const CLI = TOPO.cli;
 const VIP = '10.96.0.10';
 
-const tcp = (dst: string, port: number, rest: Omit<Probe, 'protocol' | 'dst' | 'port'>): Probe => ({ protocol: 'tcp', dst, port, ...rest });
-const udp = (dst: string, port: number, rest: Omit<Probe, 'protocol' | 'dst' | 'port'>): Probe => ({ protocol: 'udp', dst, port, ...rest });
-const icmp = (dst: string, rest: Omit<Probe, 'protocol' | 'dst'>): Probe => ({ protocol: 'icmp', dst, ...rest });
-const ok = (server: string, local: string, peer = CLI): Pick<Probe, 'outcomes' | 'servers' | 'local' | 'peer'> => ({
+const tcp = (dst: string, port: number, rest: Omit<Probe, 'protocol' | 'dst' | 'port'>): Probe => ({
+  protocol: 'tcp',
+  dst,
+  port,
+  ...rest,
+});
+const udp = (dst: string, port: number, rest: Omit<Probe, 'protocol' | 'dst' | 'port'>): Probe => ({
+  protocol: 'udp',
+  dst,
+  port,
+  ...rest,
+});
+const icmp = (dst: string, rest: Omit<Probe, 'protocol' | 'dst'>): Probe => ({
+  protocol: 'icmp',
+  dst,
+  ...rest,
+});
+const ok = (
+  server: string,
+  local: string,
+  peer: string = CLI,
+): Pick<Probe, 'outcomes' | 'servers' | 'local' | 'peer'> => ({
   outcomes: ['connected'],
   servers: [server],
   local,
   peer,
 });
 
-const filter = (rules: readonly string[], policies: Readonly<Record<string, 'ACCEPT' | 'DROP'>> = {}, chains: readonly string[] = []): string =>
-  table('filter', rules, { policies, chains });
+const filter = (
+  rules: readonly string[],
+  policies: Readonly<Record<string, 'ACCEPT' | 'DROP'>> = {},
+  chains: readonly string[] = [],
+): string => table('filter', rules, { policies, chains });
 
 /** A second server `alt` owning 10.0.2.11 too (same address as srv1), behind the router's `eth2` (10.0.3.1/24). */
 function withAlt(lab: Lab, alsoFromClient: boolean): void {
@@ -80,7 +101,10 @@ function withAlt(lab: Lab, alsoFromClient: boolean): void {
   lab.host('alt');
   lab.veth('rtr', 'eth2', 'alt', 'eth0');
   lab.addr('rtr', 'eth2', '10.0.3.1/24');
-  lab.exec('alt', `ip addr add ${S1}/32 dev eth0; ip route add 10.0.3.1 dev eth0; ip route add default via 10.0.3.1`);
+  lab.exec(
+    'alt',
+    `ip addr add ${S1}/32 dev eth0; ip route add 10.0.3.1 dev eth0; ip route add default via 10.0.3.1`,
+  );
   if (alsoFromClient) {
     lab.veth('cli', 'eth1', 'alt', 'eth1');
     lab.addr('cli', 'eth1', '10.0.4.2/24');
@@ -129,7 +153,9 @@ function kubeService(backends: readonly string[]): string {
   });
   for (const ip of backends) {
     rules.push(`-A ${sep(ip)} -s ${ip}/32 -m comment --comment "default/web:http" -j KUBE-MARK-MASQ`);
-    rules.push(`-A ${sep(ip)} -p tcp -m comment --comment "default/web:http" -m tcp -j DNAT --to-destination ${ip}:8080`);
+    rules.push(
+      `-A ${sep(ip)} -p tcp -m comment --comment "default/web:http" -m tcp -j DNAT --to-destination ${ip}:8080`,
+    );
   }
   return table('nat', rules);
 }
@@ -138,8 +164,14 @@ const scenarios: readonly Scenario[] = [
   // ── basics ───────────────────────────────────────────────────────────────────────────────────────────
   { name: 'tcp through a router', probes: [tcp(S1, 80, ok('srv1', `${S1}:80`))] },
   { name: 'tcp without a listener is refused', probes: [tcp(S1, 81, { outcomes: ['refused'] })] },
-  { name: 'udp echo through a router', probes: [udp(S1, 53, { ...ok('srv1', `${S1}:53`), clientSaw: `${S1}:53` })] },
-  { name: 'udp without a listener is refused (ICMP port unreachable)', probes: [udp(S1, 54, { outcomes: ['refused'] })] },
+  {
+    name: 'udp echo through a router',
+    probes: [udp(S1, 53, { ...ok('srv1', `${S1}:53`), clientSaw: `${S1}:53` })],
+  },
+  {
+    name: 'udp without a listener is refused (ICMP port unreachable)',
+    probes: [udp(S1, 54, { outcomes: ['refused'] })],
+  },
   { name: 'icmp echo through a router', probes: [icmp(S1, { outcomes: ['connected'] })] },
   {
     name: 'icmp echo-request dropped in FORWARD, tcp still passes',
@@ -149,7 +181,11 @@ const scenarios: readonly Scenario[] = [
   {
     name: 'ip_forward off on the router',
     topology: (lab) => routedTopology(lab, { forward: false }),
-    probes: [tcp(S1, 80, { outcomes: ['timeout'] }), icmp(S1, { outcomes: ['timeout'] }), tcp(TOPO.srv6(1), 80, { outcomes: ['timeout'] })],
+    probes: [
+      tcp(S1, 80, { outcomes: ['timeout'] }),
+      icmp(S1, { outcomes: ['timeout'] }),
+      tcp(TOPO.srv6(1), 80, { outcomes: ['timeout'] }),
+    ],
   },
   {
     // The router's ARP for the server fails after ~3 s and it answers ICMP host unreachable: wait for it.
@@ -180,13 +216,23 @@ const scenarios: readonly Scenario[] = [
     setup: (lab) =>
       lab.iptablesRestore(
         'rtr',
-        filter([`-A FORWARD -d ${S1}/32 -p tcp -m tcp --dport 80 -j ACCEPT`, `-A FORWARD -s ${S1}/32 -p tcp -m tcp --sport 80 -j ACCEPT`], { FORWARD: 'DROP' }),
+        filter(
+          [
+            `-A FORWARD -d ${S1}/32 -p tcp -m tcp --dport 80 -j ACCEPT`,
+            `-A FORWARD -s ${S1}/32 -p tcp -m tcp --sport 80 -j ACCEPT`,
+          ],
+          { FORWARD: 'DROP' },
+        ),
       ),
     probes: [tcp(S1, 80, ok('srv1', `${S1}:80`)), tcp(S1, 8080, { outcomes: ['timeout'] })],
   },
   {
     name: 'REJECT (icmp-port-unreachable) is refused',
-    setup: (lab) => lab.iptablesRestore('rtr', filter(['-A FORWARD -p tcp -m tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable'])),
+    setup: (lab) =>
+      lab.iptablesRestore(
+        'rtr',
+        filter(['-A FORWARD -p tcp -m tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable']),
+      ),
     probes: [tcp(S1, 80, { outcomes: ['refused'] }), tcp(S1, 8080, ok('srv1', `${S1}:8080`))],
   },
   {
@@ -196,17 +242,29 @@ const scenarios: readonly Scenario[] = [
   },
   {
     name: 'REJECT --reject-with icmp-host-unreachable is unreachable',
-    setup: (lab) => lab.iptablesRestore('rtr', filter(['-A FORWARD -p tcp -m tcp --dport 80 -j REJECT --reject-with icmp-host-unreachable'])),
+    setup: (lab) =>
+      lab.iptablesRestore(
+        'rtr',
+        filter(['-A FORWARD -p tcp -m tcp --dport 80 -j REJECT --reject-with icmp-host-unreachable']),
+      ),
     probes: [tcp(S1, 80, { outcomes: ['unreachable'] }), udp(S1, 53, ok('srv1', `${S1}:53`))],
   },
   {
     name: 'REJECT --reject-with tcp-reset is refused',
-    setup: (lab) => lab.iptablesRestore('rtr', filter(['-A FORWARD -p tcp -m tcp --dport 80 -j REJECT --reject-with tcp-reset'])),
+    setup: (lab) =>
+      lab.iptablesRestore(
+        'rtr',
+        filter(['-A FORWARD -p tcp -m tcp --dport 80 -j REJECT --reject-with tcp-reset']),
+      ),
     probes: [tcp(S1, 80, { outcomes: ['refused'] })],
   },
   {
     name: 'REJECT in the server INPUT chain',
-    setup: (lab) => lab.iptablesRestore('srv1', filter(['-A INPUT -p tcp -m tcp --dport 8080 -j REJECT --reject-with tcp-reset'])),
+    setup: (lab) =>
+      lab.iptablesRestore(
+        'srv1',
+        filter(['-A INPUT -p tcp -m tcp --dport 8080 -j REJECT --reject-with tcp-reset']),
+      ),
     probes: [tcp(S1, 8080, { outcomes: ['refused'] }), tcp(S1, 80, ok('srv1', `${S1}:80`))],
   },
   {
@@ -219,13 +277,17 @@ const scenarios: readonly Scenario[] = [
     setup: (lab) =>
       lab.iptablesRestore(
         'rtr',
-        filter([`-A FORWARD ! -s ${CLI}/32 -p tcp -m tcp --dport 80 -j DROP`, '-A FORWARD ! -s 10.0.9.0/24 -p tcp -m tcp --dport 8080 -j DROP']),
+        filter([
+          `-A FORWARD ! -s ${CLI}/32 -p tcp -m tcp --dport 80 -j DROP`,
+          '-A FORWARD ! -s 10.0.9.0/24 -p tcp -m tcp --dport 8080 -j DROP',
+        ]),
       ),
     probes: [tcp(S1, 80, ok('srv1', `${S1}:80`)), tcp(S1, 8080, { outcomes: ['timeout'] })],
   },
   {
     name: 'negated port (! --dport)',
-    setup: (lab) => lab.iptablesRestore('rtr', filter([`-A FORWARD -d ${S1}/32 -p tcp -m tcp ! --dport 80 -j DROP`])),
+    setup: (lab) =>
+      lab.iptablesRestore('rtr', filter([`-A FORWARD -d ${S1}/32 -p tcp -m tcp ! --dport 80 -j DROP`])),
     probes: [tcp(S1, 80, ok('srv1', `${S1}:80`)), tcp(S1, 8080, { outcomes: ['timeout'] })],
   },
   {
@@ -233,7 +295,13 @@ const scenarios: readonly Scenario[] = [
     setup: (lab) =>
       lab.iptablesRestore(
         'rtr',
-        filter(['-A FORWARD -p tcp -j OUTER', '-A FORWARD -p tcp -j DROP', '-A OUTER -p tcp -j INNER', '-A OUTER -p tcp -j ACCEPT', '-A INNER -j RETURN']),
+        filter([
+          '-A FORWARD -p tcp -j OUTER',
+          '-A FORWARD -p tcp -j DROP',
+          '-A OUTER -p tcp -j INNER',
+          '-A OUTER -p tcp -j ACCEPT',
+          '-A INNER -j RETURN',
+        ]),
       ),
     probes: [tcp(S1, 80, ok('srv1', `${S1}:80`))],
   },
@@ -242,50 +310,108 @@ const scenarios: readonly Scenario[] = [
     setup: (lab) =>
       lab.iptablesRestore(
         'rtr',
-        filter(['-A FORWARD -p tcp -j OUTER', '-A FORWARD -p tcp -j DROP', '-A OUTER -p tcp -g INNER', '-A OUTER -p tcp -j ACCEPT', '-A INNER -j RETURN']),
+        filter([
+          '-A FORWARD -p tcp -j OUTER',
+          '-A FORWARD -p tcp -j DROP',
+          '-A OUTER -p tcp -g INNER',
+          '-A OUTER -p tcp -j ACCEPT',
+          '-A INNER -j RETURN',
+        ]),
       ),
     probes: [tcp(S1, 80, { outcomes: ['timeout'] })],
   },
   {
     name: 'a user chain that falls off its end returns to the caller',
     setup: (lab) =>
-      lab.iptablesRestore('rtr', filter(['-A FORWARD -p tcp -j USER', '-A FORWARD -p tcp -j ACCEPT', '-A USER -p udp -j ACCEPT'], { FORWARD: 'DROP' })),
+      lab.iptablesRestore(
+        'rtr',
+        filter(['-A FORWARD -p tcp -j USER', '-A FORWARD -p tcp -j ACCEPT', '-A USER -p udp -j ACCEPT'], {
+          FORWARD: 'DROP',
+        }),
+      ),
     probes: [tcp(S1, 80, ok('srv1', `${S1}:80`))],
   },
   {
     name: 'a chain reached by goto from a built-in chain falls off into the policy',
     setup: (lab) =>
-      lab.iptablesRestore('rtr', filter(['-A FORWARD -p tcp -g USER', '-A FORWARD -p tcp -j ACCEPT', '-A USER -p udp -j ACCEPT'], { FORWARD: 'DROP' })),
+      lab.iptablesRestore(
+        'rtr',
+        filter(['-A FORWARD -p tcp -g USER', '-A FORWARD -p tcp -j ACCEPT', '-A USER -p udp -j ACCEPT'], {
+          FORWARD: 'DROP',
+        }),
+      ),
     probes: [tcp(S1, 80, { outcomes: ['timeout'] })],
   },
   {
+    name: 'source port range, the client binding a fixed port',
+    setup: (lab) =>
+      lab.iptablesRestore('rtr', filter(['-A FORWARD -p tcp -m tcp --sport 40000:40100 -j DROP'])),
+    probes: [
+      tcp(S1, 80, { sport: 40050, outcomes: ['timeout'] }),
+      tcp(S1, 8080, { sport: 50000, ...ok('srv1', `${S1}:8080`) }),
+    ],
+  },
+  {
+    name: 'source address match, the client binding a secondary address',
+    setup: (lab) => {
+      lab.addr('cli', 'eth0', '10.0.1.3/24');
+      lab.iptablesRestore(
+        'rtr',
+        filter(['-A FORWARD -s 10.0.1.3/32 -j REJECT --reject-with icmp-port-unreachable']),
+      );
+    },
+    probes: [
+      tcp(S1, 80, { src: '10.0.1.3', outcomes: ['refused'] }),
+      tcp(S1, 8080, ok('srv1', `${S1}:8080`)),
+    ],
+  },
+  {
     name: 'multiport',
-    setup: (lab) => lab.iptablesRestore('rtr', filter(['-A FORWARD -p tcp -m multiport --dports 22,80,443 -j REJECT --reject-with tcp-reset'])),
+    setup: (lab) =>
+      lab.iptablesRestore(
+        'rtr',
+        filter(['-A FORWARD -p tcp -m multiport --dports 22,80,443 -j REJECT --reject-with tcp-reset']),
+      ),
     probes: [tcp(S1, 80, { outcomes: ['refused'] }), tcp(S1, 8080, ok('srv1', `${S1}:8080`))],
   },
   {
     name: 'port range',
-    setup: (lab) => lab.iptablesRestore('rtr', filter(['-A FORWARD -p tcp -m tcp --dport 8000:8100 -j DROP'])),
+    setup: (lab) =>
+      lab.iptablesRestore('rtr', filter(['-A FORWARD -p tcp -m tcp --dport 8000:8100 -j DROP'])),
     probes: [tcp(S1, 8080, { outcomes: ['timeout'] }), tcp(S1, 80, ok('srv1', `${S1}:80`))],
   },
   {
     name: 'output interface wildcard (-o veth+)',
     setup: (lab) =>
-      lab.iptablesRestore('rtr', filter(['-A FORWARD -o eth+ -j DROP', '-A FORWARD -o veth+ -p tcp -m tcp --sport 80 -j DROP'])),
+      lab.iptablesRestore(
+        'rtr',
+        filter(['-A FORWARD -o eth+ -j DROP', '-A FORWARD -o veth+ -p tcp -m tcp --sport 80 -j DROP']),
+      ),
     probes: [tcp(S1, 80, { outcomes: ['timeout'] }), tcp(S1, 8080, ok('srv1', `${S1}:8080`))],
   },
   {
     name: 'addrtype LOCAL: NodePort-style DNAT only for the router’s own addresses',
     servers: 2,
     setup: (lab) =>
-      lab.iptablesRestore('rtr', table('nat', [`-A PREROUTING -m addrtype --dst-type LOCAL -p tcp -m tcp --dport 30080 -j DNAT --to-destination ${S1}:80`])),
+      lab.iptablesRestore(
+        'rtr',
+        table('nat', [
+          `-A PREROUTING -m addrtype --dst-type LOCAL -p tcp -m tcp --dport 30080 -j DNAT --to-destination ${S1}:80`,
+        ]),
+      ),
     probes: [tcp(TOPO.rtrCli, 30080, ok('srv1', `${S1}:80`)), tcp(S2, 30080, { outcomes: ['refused'] })],
   },
   // ── conntrack ────────────────────────────────────────────────────────────────────────────────────────
   {
     name: 'ctstate: ESTABLISHED,RELATED accepted, NEW dropped',
     setup: (lab) =>
-      lab.iptablesRestore('rtr', filter(['-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT', '-A FORWARD -m conntrack --ctstate NEW -j DROP'])),
+      lab.iptablesRestore(
+        'rtr',
+        filter([
+          '-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+          '-A FORWARD -m conntrack --ctstate NEW -j DROP',
+        ]),
+      ),
     probes: [tcp(S1, 80, { outcomes: ['timeout'] })],
   },
   {
@@ -294,38 +420,74 @@ const scenarios: readonly Scenario[] = [
       lab.iptablesRestore(
         'rtr',
         filter(
-          ['-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT', '-A FORWARD -p tcp -m tcp --dport 80 -m conntrack --ctstate NEW -j ACCEPT'],
+          [
+            '-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+            '-A FORWARD -p tcp -m tcp --dport 80 -m conntrack --ctstate NEW -j ACCEPT',
+          ],
           { FORWARD: 'DROP' },
         ),
       ),
-    probes: [tcp(S1, 80, ok('srv1', `${S1}:80`)), tcp(S1, 8080, { outcomes: ['timeout'] }), udp(S1, 53, { outcomes: ['timeout'] })],
+    probes: [
+      tcp(S1, 80, ok('srv1', `${S1}:80`)),
+      tcp(S1, 8080, { outcomes: ['timeout'] }),
+      udp(S1, 53, { outcomes: ['timeout'] }),
+    ],
   },
   {
     name: 'ctstate INVALID drop does not drop a NEW SYN',
     setup: (lab) =>
-      lab.iptablesRestore('rtr', filter(['-A FORWARD -m conntrack --ctstate INVALID -j DROP', '-A FORWARD -m state --state INVALID -j DROP'])),
+      lab.iptablesRestore(
+        'rtr',
+        filter([
+          '-A FORWARD -m conntrack --ctstate INVALID -j DROP',
+          '-A FORWARD -m state --state INVALID -j DROP',
+        ]),
+      ),
     probes: [tcp(S1, 80, ok('srv1', `${S1}:80`))],
   },
   // ── NAT ──────────────────────────────────────────────────────────────────────────────────────────────
   {
     name: 'DNAT: the server sees the client, the client sees the VIP',
-    setup: (lab) => lab.iptablesRestore('rtr', table('nat', [`-A PREROUTING -d ${VIP}/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination ${S1}:8080`])),
+    setup: (lab) =>
+      lab.iptablesRestore(
+        'rtr',
+        table('nat', [
+          `-A PREROUTING -d ${VIP}/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination ${S1}:8080`,
+        ]),
+      ),
     probes: [tcp(VIP, 80, { ...ok('srv1', `${S1}:8080`), clientSaw: `${VIP}:80` })],
   },
   {
     name: 'DNAT of udp: the reply is un-NATed back to the VIP',
-    setup: (lab) => lab.iptablesRestore('rtr', table('nat', [`-A PREROUTING -d ${VIP}/32 -p udp -m udp --dport 53 -j DNAT --to-destination ${S1}:53`])),
+    setup: (lab) =>
+      lab.iptablesRestore(
+        'rtr',
+        table('nat', [
+          `-A PREROUTING -d ${VIP}/32 -p udp -m udp --dport 53 -j DNAT --to-destination ${S1}:53`,
+        ]),
+      ),
     probes: [udp(VIP, 53, { ...ok('srv1', `${S1}:53`), clientSaw: `${VIP}:53` })],
   },
   {
     name: 'DNAT in the client OUTPUT chain (locally generated)',
-    setup: (lab) => lab.iptablesRestore('cli', table('nat', [`-A OUTPUT -d ${VIP}/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination ${S1}:8080`])),
+    setup: (lab) =>
+      lab.iptablesRestore(
+        'cli',
+        table('nat', [`-A OUTPUT -d ${VIP}/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination ${S1}:8080`]),
+      ),
     probes: [tcp(VIP, 80, { ...ok('srv1', `${S1}:8080`), clientSaw: `${VIP}:80` })],
   },
   {
     name: 'SNAT: the server sees the translated source',
-    setup: (lab) => lab.iptablesRestore('rtr', table('nat', [`-A POSTROUTING -s 10.0.1.0/24 -o br0 -j SNAT --to-source ${TOPO.rtrBr}`])),
-    probes: [tcp(S1, 80, ok('srv1', `${S1}:80`, TOPO.rtrBr)), udp(S1, 53, ok('srv1', `${S1}:53`, TOPO.rtrBr))],
+    setup: (lab) =>
+      lab.iptablesRestore(
+        'rtr',
+        table('nat', [`-A POSTROUTING -s 10.0.1.0/24 -o br0 -j SNAT --to-source ${TOPO.rtrBr}`]),
+      ),
+    probes: [
+      tcp(S1, 80, ok('srv1', `${S1}:80`, TOPO.rtrBr)),
+      udp(S1, 53, ok('srv1', `${S1}:53`, TOPO.rtrBr)),
+    ],
   },
   {
     name: 'MASQUERADE: the server sees the router’s address',
@@ -335,15 +497,28 @@ const scenarios: readonly Scenario[] = [
   {
     name: 'bridge-nf-call-iptables=1 un-NATs the reply of a server on the same bridge',
     topology: withBridgedClient,
-    setup: (lab) => lab.iptablesRestore('rtr', table('nat', [`-A PREROUTING -d ${VIP}/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination ${S1}:8080`])),
-    probes: [tcp(VIP, 80, { from: 'cli2', ...ok('srv1', `${S1}:8080`, '10.0.2.50'), clientSaw: `${VIP}:80` })],
+    setup: (lab) =>
+      lab.iptablesRestore(
+        'rtr',
+        table('nat', [
+          `-A PREROUTING -d ${VIP}/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination ${S1}:8080`,
+        ]),
+      ),
+    probes: [
+      tcp(VIP, 80, { from: 'cli2', ...ok('srv1', `${S1}:8080`, '10.0.2.50'), clientSaw: `${VIP}:80` }),
+    ],
   },
   {
     name: 'bridge-nf-call-iptables=0: the bridged reply skips conntrack and the connection fails',
     topology: withBridgedClient,
     setup: (lab) => {
       lab.sysctl('rtr', { 'net.bridge.bridge-nf-call-iptables': 0 });
-      lab.iptablesRestore('rtr', table('nat', [`-A PREROUTING -d ${VIP}/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination ${S1}:8080`]));
+      lab.iptablesRestore(
+        'rtr',
+        table('nat', [
+          `-A PREROUTING -d ${VIP}/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination ${S1}:8080`,
+        ]),
+      );
     },
     probes: [tcp(VIP, 80, { from: 'cli2', outcomes: ['timeout'] })],
   },
@@ -352,7 +527,15 @@ const scenarios: readonly Scenario[] = [
     name: 'KUBE-like Service chain with 3 backends (statistic random)',
     servers: 3,
     setup: (lab) => lab.iptablesRestore('rtr', kubeService([S1, S2, S3])),
-    probes: [tcp(VIP, 80, { count: 60, outcomes: ['connected'], servers: ['srv1', 'srv2', 'srv3'], peer: TOPO.rtrBr, clientSaw: `${VIP}:80` })],
+    probes: [
+      tcp(VIP, 80, {
+        count: 60,
+        outcomes: ['connected'],
+        servers: ['srv1', 'srv2', 'srv3'],
+        peer: TOPO.rtrBr,
+        clientSaw: `${VIP}:80`,
+      }),
+    ],
   },
   {
     name: 'KUBE-like Service with one backend not listening (partial)',
@@ -362,7 +545,14 @@ const scenarios: readonly Scenario[] = [
       { host: 'srv2', protocol: 'tcp', port: 8080 },
     ],
     setup: (lab) => lab.iptablesRestore('rtr', kubeService([S1, S2, S3])),
-    probes: [tcp(VIP, 80, { count: 60, outcomes: ['connected', 'refused'], servers: ['srv1', 'srv2'], peer: TOPO.rtrBr })],
+    probes: [
+      tcp(VIP, 80, {
+        count: 60,
+        outcomes: ['connected', 'refused'],
+        servers: ['srv1', 'srv2'],
+        peer: TOPO.rtrBr,
+      }),
+    ],
   },
   {
     name: 'statistic nth: every second connection to each backend',
@@ -389,7 +579,10 @@ const scenarios: readonly Scenario[] = [
   {
     name: 'ipset hash:net with a nomatch hole',
     setup: (lab) => {
-      lab.ipsetRestore('rtr', `create nets hash:net family inet\nadd nets 10.0.1.0/24\nadd nets ${CLI}/32 nomatch\nadd nets 10.0.9.0/24`);
+      lab.ipsetRestore(
+        'rtr',
+        `create nets hash:net family inet\nadd nets 10.0.1.0/24\nadd nets ${CLI}/32 nomatch\nadd nets 10.0.9.0/24`,
+      );
       lab.iptablesRestore('rtr', filter(['-A FORWARD -p tcp -m set --match-set nets src -j DROP']));
     },
     probes: [tcp(S1, 80, ok('srv1', `${S1}:80`))],
@@ -398,9 +591,16 @@ const scenarios: readonly Scenario[] = [
     name: 'ipset hash:ip,port',
     setup: (lab) => {
       lab.ipsetRestore('rtr', `create svc hash:ip,port family inet\nadd svc ${S1},tcp:80`);
-      lab.iptablesRestore('rtr', filter(['-A FORWARD -m set --match-set svc dst,dst -j REJECT --reject-with icmp-port-unreachable']));
+      lab.iptablesRestore(
+        'rtr',
+        filter(['-A FORWARD -m set --match-set svc dst,dst -j REJECT --reject-with icmp-port-unreachable']),
+      );
     },
-    probes: [tcp(S1, 80, { outcomes: ['refused'] }), tcp(S1, 8080, ok('srv1', `${S1}:8080`)), udp(S1, 53, ok('srv1', `${S1}:53`))],
+    probes: [
+      tcp(S1, 80, { outcomes: ['refused'] }),
+      tcp(S1, 8080, ok('srv1', `${S1}:8080`)),
+      udp(S1, 53, ok('srv1', `${S1}:53`)),
+    ],
   },
   {
     name: 'ipset hash:net,port',
@@ -414,14 +614,20 @@ const scenarios: readonly Scenario[] = [
     name: 'ipset bitmap:port',
     setup: (lab) => {
       lab.ipsetRestore('rtr', 'create lowports bitmap:port range 0-1023\nadd lowports 80');
-      lab.iptablesRestore('rtr', filter(['-A FORWARD -p tcp -m set --match-set lowports dst -j REJECT --reject-with tcp-reset']));
+      lab.iptablesRestore(
+        'rtr',
+        filter(['-A FORWARD -p tcp -m set --match-set lowports dst -j REJECT --reject-with tcp-reset']),
+      );
     },
     probes: [tcp(S1, 80, { outcomes: ['refused'] }), tcp(S1, 8080, ok('srv1', `${S1}:8080`))],
   },
   {
     name: 'ipset list:set',
     setup: (lab) => {
-      lab.ipsetRestore('rtr', `create inner hash:ip family inet\nadd inner ${CLI}\ncreate other hash:ip family inet\ncreate outer list:set size 8\nadd outer other\nadd outer inner`);
+      lab.ipsetRestore(
+        'rtr',
+        `create inner hash:ip family inet\nadd inner ${CLI}\ncreate other hash:ip family inet\ncreate outer list:set size 8\nadd outer other\nadd outer inner`,
+      );
       lab.iptablesRestore('rtr', filter(['-A FORWARD -m set --match-set outer src -j DROP']));
     },
     probes: [tcp(S1, 80, { outcomes: ['timeout'] })],
@@ -452,7 +658,10 @@ const scenarios: readonly Scenario[] = [
     name: 'throw route falls through to the next rule',
     servers: 2,
     setup: (lab) =>
-      lab.exec('rtr', `ip rule add from ${CLI} lookup 100 pref 100\nip route add throw ${S1}/32 table 100\nip route add blackhole default table 100`),
+      lab.exec(
+        'rtr',
+        `ip rule add from ${CLI} lookup 100 pref 100\nip route add throw ${S1}/32 table 100\nip route add blackhole default table 100`,
+      ),
     probes: [tcp(S1, 80, ok('srv1', `${S1}:80`)), tcp(S2, 80, { outcomes: ['timeout'] })],
   },
   {
@@ -476,7 +685,10 @@ const scenarios: readonly Scenario[] = [
     name: 'fwmark set in mangle PREROUTING selects another path (policy routing)',
     topology: (lab) => withAlt(lab, false),
     setup: (lab) => {
-      lab.iptablesRestore('rtr', table('mangle', ['-A PREROUTING -p tcp -m tcp --dport 8080 -j MARK --set-xmark 0x1/0xffffffff']));
+      lab.iptablesRestore(
+        'rtr',
+        table('mangle', ['-A PREROUTING -p tcp -m tcp --dport 8080 -j MARK --set-xmark 0x1/0xffffffff']),
+      );
       lab.exec('rtr', `ip rule add fwmark 0x1 lookup 100 pref 100\nip route add ${S1}/32 dev eth2 table 100`);
     },
     listen: [
@@ -490,8 +702,14 @@ const scenarios: readonly Scenario[] = [
     name: 'fwmark set in mangle OUTPUT reroutes a locally generated packet',
     topology: (lab) => withAlt(lab, true),
     setup: (lab) => {
-      lab.iptablesRestore('cli', table('mangle', ['-A OUTPUT -p tcp -m tcp --dport 8080 -j MARK --set-xmark 0x2/0xffffffff']));
-      lab.exec('cli', `ip rule add fwmark 0x2 lookup 100 pref 100\nip route add ${S1}/32 via 10.0.4.1 dev eth1 table 100`);
+      lab.iptablesRestore(
+        'cli',
+        table('mangle', ['-A OUTPUT -p tcp -m tcp --dport 8080 -j MARK --set-xmark 0x2/0xffffffff']),
+      );
+      lab.exec(
+        'cli',
+        `ip rule add fwmark 0x2 lookup 100 pref 100\nip route add ${S1}/32 via 10.0.4.1 dev eth1 table 100`,
+      );
     },
     listen: [
       { host: 'srv1', protocol: 'tcp', port: 80 },
@@ -508,7 +726,15 @@ const scenarios: readonly Scenario[] = [
       lab.sysctl('rtr', { 'net.ipv4.fib_multipath_hash_policy': 1 });
       lab.route('rtr', `10.0.5.5/32 nexthop via ${S1} nexthop via ${S2}`);
     },
-    probes: [tcp('10.0.5.5', 80, { count: 40, outcomes: ['connected'], servers: ['srv1', 'srv2'], local: '10.0.5.5:80', peer: CLI })],
+    probes: [
+      tcp('10.0.5.5', 80, {
+        count: 40,
+        outcomes: ['connected'],
+        servers: ['srv1', 'srv2'],
+        local: '10.0.5.5:80',
+        peer: CLI,
+      }),
+    ],
   },
   {
     name: 'ECMP: one next hop rejects (partial)',
@@ -517,9 +743,20 @@ const scenarios: readonly Scenario[] = [
       for (const h of ['srv1', 'srv2']) lab.addr(h, 'lo', '10.0.5.5/32');
       lab.sysctl('rtr', { 'net.ipv4.fib_multipath_hash_policy': 1 });
       lab.route('rtr', `10.0.5.5/32 nexthop via ${S1} nexthop via ${S2}`);
-      lab.iptablesRestore('srv2', filter(['-A INPUT -p tcp -m tcp --dport 80 -j REJECT --reject-with tcp-reset']));
+      lab.iptablesRestore(
+        'srv2',
+        filter(['-A INPUT -p tcp -m tcp --dport 80 -j REJECT --reject-with tcp-reset']),
+      );
     },
-    probes: [tcp('10.0.5.5', 80, { count: 40, outcomes: ['connected', 'refused'], servers: ['srv1'], local: '10.0.5.5:80', peer: CLI })],
+    probes: [
+      tcp('10.0.5.5', 80, {
+        count: 40,
+        outcomes: ['connected', 'refused'],
+        servers: ['srv1'],
+        local: '10.0.5.5:80',
+        peer: CLI,
+      }),
+    ],
   },
   {
     name: 'onlink gateway outside the server’s subnet',
@@ -563,7 +800,10 @@ const scenarios: readonly Scenario[] = [
   {
     name: 'IPv6: ip6tables DROP is a timeout',
     setup: (lab) => lab.iptablesRestore('rtr', filter(['-A FORWARD -p tcp -m tcp --dport 8080 -j DROP']), 6),
-    probes: [tcp(TOPO.srv6(1), 8080, { outcomes: ['timeout'] }), tcp(TOPO.srv6(1), 80, ok('srv1', `[${TOPO.srv6(1)}]:80`, TOPO.cli6))],
+    probes: [
+      tcp(TOPO.srv6(1), 8080, { outcomes: ['timeout'] }),
+      tcp(TOPO.srv6(1), 80, ok('srv1', `[${TOPO.srv6(1)}]:80`, TOPO.cli6)),
+    ],
   },
   {
     name: 'IPv6: unreachable route on the router',
@@ -575,10 +815,17 @@ const scenarios: readonly Scenario[] = [
     setup: (lab) =>
       lab.iptablesRestore(
         'rtr',
-        table('nat', [`-A PREROUTING -d fd00:96::10/128 -p tcp -m tcp --dport 80 -j DNAT --to-destination [${TOPO.srv6(1)}]:8080`]),
+        table('nat', [
+          `-A PREROUTING -d fd00:96::10/128 -p tcp -m tcp --dport 80 -j DNAT --to-destination [${TOPO.srv6(1)}]:8080`,
+        ]),
         6,
       ),
-    probes: [tcp('fd00:96::10', 80, { ...ok('srv1', `[${TOPO.srv6(1)}]:8080`, TOPO.cli6), clientSaw: '[fd00:96::10]:80' })],
+    probes: [
+      tcp('fd00:96::10', 80, {
+        ...ok('srv1', `[${TOPO.srv6(1)}]:8080`, TOPO.cli6),
+        clientSaw: '[fd00:96::10]:80',
+      }),
+    ],
   },
 ];
 
@@ -617,17 +864,39 @@ function describeProbe(p: Probe): string {
 function expectKernel(p: Probe, attempts: readonly Attempt[]): void {
   const what = describeProbe(p);
   const uniq = <T>(xs: readonly T[]): T[] => [...new Set(xs)].sort();
-  expect(uniq(attempts.map((a) => a.outcome)), `${what}: outcomes ${JSON.stringify(attempts.slice(0, 3))}`).toEqual(uniq(p.outcomes));
+  expect(
+    uniq(attempts.map((a) => a.outcome)),
+    `${what}: outcomes ${JSON.stringify(attempts.slice(0, 3))}`,
+  ).toEqual(uniq(p.outcomes));
   const answered = attempts.filter((a) => a.outcome === 'connected');
   if (p.protocol !== 'icmp') {
-    for (const a of answered) expect(a.server, `${what}: connected attempts carry the server greeting`).toBeDefined();
+    for (const a of answered)
+      expect(a.server, `${what}: connected attempts carry the server greeting`).toBeDefined();
   }
-  if (p.servers !== undefined) expect(uniq(answered.map((a) => a.server?.host)), `${what}: servers`).toEqual(uniq(p.servers));
-  if (p.local !== undefined) expect(uniq(answered.map((a) => a.server?.local)), `${what}: server local`).toEqual([p.local]);
+  if (p.servers !== undefined)
+    expect(uniq(answered.map((a) => a.server?.host)), `${what}: servers`).toEqual(uniq(p.servers));
+  if (p.local !== undefined)
+    expect(uniq(answered.map((a) => a.server?.local)), `${what}: server local`).toEqual([p.local]);
   if (p.peer !== undefined) {
-    expect(uniq(answered.map((a) => (a.server ? splitHostPort(a.server.peer).ip : undefined))), `${what}: server peer`).toEqual([p.peer]);
+    expect(
+      uniq(answered.map((a) => (a.server ? splitHostPort(a.server.peer).ip : undefined))),
+      `${what}: server peer`,
+    ).toEqual([p.peer]);
   }
-  if (p.clientSaw !== undefined) expect(uniq(answered.map((a) => a.clientSaw)), `${what}: client saw`).toEqual([p.clientSaw]);
+  if (p.clientSaw !== undefined)
+    expect(uniq(answered.map((a) => a.clientSaw)), `${what}: client saw`).toEqual([p.clientSaw]);
+}
+
+/** Cross-checks the bench: every greeting a client got is also in the records of the server that sent it. */
+async function expectServersRecorded(lab: Lab, attempts: readonly Attempt[]): Promise<void> {
+  const hosts = [...new Set(attempts.flatMap((a) => (a.server ? [a.server.host] : [])))];
+  const served = new Map(await Promise.all(hosts.map(async (h) => [h, await lab.served(h)] as const)));
+  for (const a of attempts) {
+    if (a.server === undefined) continue;
+    expect(served.get(a.server.host), `${a.server.host} recorded the connection`).toContainEqual(
+      expect.objectContaining({ local: a.server.local, peer: a.server.peer }),
+    );
+  }
 }
 
 interface KernelRun {
@@ -664,6 +933,7 @@ describe.each(scenarios)('$name', (sc) => {
       const dumps = await lab.captureAll();
       runs.set(sc.name, { dumps, attempts });
       sc.probes.forEach((p, i) => expectKernel(p, attempts[i] ?? []));
+      await expectServersRecorded(lab, attempts.flat());
       for (const [host, dump] of Object.entries(dumps)) {
         expect(Array.isArray(dump.addresses), `${host}: collector captured addresses`).toBe(true);
         expect(typeof dump.iptables, `${host}: collector captured iptables`).toBe('string');
@@ -674,7 +944,9 @@ describe.each(scenarios)('$name', (sc) => {
   });
 
   it.skipIf(simulator.state === 'absent')(
-    simulator.state === 'absent' ? `simulator (skipped: ${WORLD_MODULE} does not exist yet)` : 'simulator agrees',
+    simulator.state === 'absent'
+      ? `simulator (skipped: ${WORLD_MODULE} does not exist yet)`
+      : 'simulator agrees',
     () => {
       if (simulator.state === 'broken') throw simulator.error;
       if (simulator.state !== 'ready') return;

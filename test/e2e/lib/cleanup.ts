@@ -6,7 +6,10 @@ export const NS_PREFIX = 'sk-';
 /** Runs a command, returning its stdout, or `''` when it fails (cleanup must never throw). */
 function quiet(argv: readonly string[]): string {
   try {
-    return execFileSync(argv[0] ?? 'true', argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return execFileSync(argv[0] ?? 'true', argv.slice(1), {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
   } catch {
     return '';
   }

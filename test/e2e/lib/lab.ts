@@ -106,7 +106,11 @@ export class ExecError extends Error {
 }
 
 /** Runs argv asynchronously with optional stdin; rejects with {@link ExecError} on a non-zero exit. */
-export function run(argv: readonly string[], input?: string, track?: (c: ChildProcess) => () => void): Promise<string> {
+export function run(
+  argv: readonly string[],
+  input?: string,
+  track?: (c: ChildProcess) => () => void,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0] ?? 'true', argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
     const untrack = track?.(child);
@@ -126,7 +130,11 @@ export function run(argv: readonly string[], input?: string, track?: (c: ChildPr
 
 function runSync(argv: readonly string[], input?: string): string {
   try {
-    return execFileSync(argv[0] ?? 'true', argv.slice(1), { input: input ?? '', encoding: 'utf8', stdio: 'pipe' });
+    return execFileSync(argv[0] ?? 'true', argv.slice(1), {
+      input: input ?? '',
+      encoding: 'utf8',
+      stdio: 'pipe',
+    });
   } catch (e) {
     const err = e as { status?: number | null; stdout?: string; stderr?: string };
     throw new ExecError(argv, err.status ?? null, err.stdout ?? '', err.stderr ?? String(e));
@@ -136,7 +144,10 @@ function runSync(argv: readonly string[], input?: string): string {
 /** The control channel of one host's `peer.mjs serve` process. */
 class PeerServer {
   private nextId = 1;
-  private readonly waiting = new Map<number, (msg: { ok: boolean; error?: string; records?: ServedRecord[] }) => void>();
+  private readonly waiting = new Map<
+    number,
+    (msg: { ok: boolean; error?: string; records?: ServedRecord[] }) => void
+  >();
   private stderr = '';
 
   constructor(readonly child: ChildProcess) {
@@ -147,7 +158,8 @@ class PeerServer {
     });
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     child.on('close', () => {
-      for (const resolve of this.waiting.values()) resolve({ ok: false, error: `peer exited: ${this.stderr}` });
+      for (const resolve of this.waiting.values())
+        resolve({ ok: false, error: `peer exited: ${this.stderr}` });
       this.waiting.clear();
     });
   }
@@ -225,6 +237,13 @@ export class Lab {
     return run(this.argv(host, cmd), input, (c) => this.track(c));
   }
 
+  /** Starts a long-running process in `host` (e.g. `sleep 60`); it is killed by {@link Lab.destroy}. */
+  spawn(host: string, argv: readonly string[]): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', this.ns(host), ...argv], { stdio: 'ignore' });
+    this.children.add(child);
+    return child;
+  }
+
   private track(child: ChildProcess): () => void {
     this.children.add(child);
     return () => this.children.delete(child);
@@ -238,7 +257,14 @@ export class Lab {
 
   /** A bridge `name` in `host`, up, with `ports` enslaved. */
   bridge(host: string, name: string, ports: readonly string[] = []): void {
-    this.exec(host, [`ip link add ${name} type bridge`, `ip link set ${name} up`, ...ports.map((p) => `ip link set ${p} master ${name}`)].join('\n'));
+    this.exec(
+      host,
+      [
+        `ip link add ${name} type bridge`,
+        `ip link set ${name} up`,
+        ...ports.map((p) => `ip link set ${p} master ${name}`),
+      ].join('\n'),
+    );
   }
 
   /** Adds `cidr` to `dev` (IPv6 without duplicate address detection). */
@@ -282,7 +308,10 @@ export class Lab {
   /** Starts a server in `host` that answers every connection (TCP) or datagram (UDP echo) with what it saw. */
   async listen(host: string, opts: ListenOptions): Promise<void> {
     const r = await this.server(host).request({ op: 'listen', ...opts });
-    if (!r.ok) throw new Error(`listen ${opts.protocol} ${hostPort(opts.ip ?? '*', opts.port)} in ${host}: ${r.error}`);
+    if (!r.ok)
+      throw new Error(
+        `listen ${opts.protocol} ${hostPort(opts.ip ?? '*', opts.port)} in ${host}: ${r.error}`,
+      );
   }
 
   /** Everything the servers of `host` recorded so far. */
@@ -313,7 +342,12 @@ export class Lab {
     const reply = /bytes from ([0-9a-fA-F.:]+?):? icmp_seq/.exec(output);
     if (reply?.[1] !== undefined) return { outcome: 'connected', from: reply[1], output };
     const from = /From ([0-9a-fA-F.:]+?):? icmp_seq=\d+ (.*)/.exec(output);
-    if (from?.[1] !== undefined) return { outcome: /unreachable|prohibited/i.test(from[2] ?? '') ? 'unreachable' : 'error', from: from[1], output };
+    if (from?.[1] !== undefined)
+      return {
+        outcome: /unreachable|prohibited/i.test(from[2] ?? '') ? 'unreachable' : 'error',
+        from: from[1],
+        output,
+      };
     if (/unreachable|Permission denied|prohibited/i.test(output)) return { outcome: 'unreachable', output };
     return { outcome: 'timeout', output };
   }

@@ -13,6 +13,8 @@ import net from 'node:net';
 import dgram from 'node:dgram';
 import readline from 'node:readline';
 import os from 'node:os';
+import process from 'node:process';
+import { clearTimeout, setTimeout } from 'node:timers';
 
 /** `ip:port`, with brackets for IPv6. */
 const hostPort = (ip, port) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
@@ -110,7 +112,10 @@ function attemptTcp(opts) {
       ...(opts.src ? { localAddress: opts.src } : {}),
       ...(opts.sport ? { localPort: opts.sport } : {}),
     });
-    const timer = setTimeout(() => finish(local ? { outcome: 'connected' } : { outcome: 'timeout' }), opts.timeoutMs);
+    const timer = setTimeout(
+      () => finish(local ? { outcome: 'connected' } : { outcome: 'timeout' }),
+      opts.timeoutMs,
+    );
     sock.on('connect', () => {
       local = hostPort(sock.localAddress, sock.localPort);
       clientSaw = hostPort(sock.remoteAddress, sock.remotePort);
@@ -141,7 +146,11 @@ function attemptUdp(opts) {
     const timer = setTimeout(() => finish({ outcome: 'timeout' }), opts.timeoutMs);
     sock.on('error', (e) => finish({ outcome: outcomeOf(e.code), errno: e.code }));
     sock.on('message', (msg, rinfo) =>
-      finish({ outcome: 'connected', clientSaw: hostPort(rinfo.address, rinfo.port), server: JSON.parse(msg.toString('utf8')) }),
+      finish({
+        outcome: 'connected',
+        clientSaw: hostPort(rinfo.address, rinfo.port),
+        server: JSON.parse(msg.toString('utf8')),
+      }),
     );
     sock.bind({ ...(opts.src ? { address: opts.src } : {}), port: opts.sport ?? 0 }, () => {
       // A connected socket receives the ICMP port unreachable as ECONNREFUSED, and only the reply from dst.

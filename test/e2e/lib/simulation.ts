@@ -32,7 +32,10 @@ export interface ConnectionVerdict {
 }
 
 /** The simulator's entry point. */
-export type SimulateConnection = (dumps: Readonly<Record<string, Dump>>, req: ConnectionRequest) => ConnectionVerdict;
+export type SimulateConnection = (
+  dumps: Readonly<Record<string, Dump>>,
+  req: ConnectionRequest,
+) => ConnectionVerdict;
 
 /** Where the simulator lives. */
 export const WORLD_MODULE = fileURLToPath(new URL('../../../src/netstack/world.ts', import.meta.url));
@@ -54,7 +57,10 @@ export async function loadSimulator(): Promise<SimulatorLoad> {
   try {
     const mod = (await import(pathToFileURL(WORLD_MODULE).href)) as { simulateConnection?: unknown };
     if (typeof mod.simulateConnection !== 'function') {
-      return { state: 'broken', error: new Error(`${WORLD_MODULE} does not export a function simulateConnection`) };
+      return {
+        state: 'broken',
+        error: new Error(`${WORLD_MODULE} does not export a function simulateConnection`),
+      };
     }
     return { state: 'ready', simulate: mod.simulateConnection as SimulateConnection };
   } catch (e) {
@@ -108,11 +114,14 @@ export function expectSimulationAgrees(
   const total = branches.reduce((sum, b) => sum + b.probability, 0);
   expect(total, at('branch probabilities sum to 1')).toBeCloseTo(1, 6);
 
-  expect(sorted(branches.map((b) => b.outcome)), at('outcomes')).toEqual(sorted(kernel.map((a) => a.outcome)));
+  expect(sorted(branches.map((b) => b.outcome)), at('outcomes')).toEqual(
+    sorted(kernel.map((a) => a.outcome)),
+  );
 
   const connected = kernel.filter((a) => a.outcome === 'connected' && a.server !== undefined);
   if (connected.length > 0) {
-    const withPeerPort = opts.sport !== undefined && connected.every((a) => splitHostPort(a.server!.peer).port === opts.sport);
+    const withPeerPort =
+      opts.sport !== undefined && connected.every((a) => splitHostPort(a.server!.peer).port === opts.sport);
     const simServers = branches.filter((b) => b.outcome === 'connected');
     for (const b of simServers) expect(b.server, at('a connected branch names the server')).toBeDefined();
     expect(sorted(simServers.map((b) => serverKey(b.server!, withPeerPort))), at('servers reached')).toEqual(
@@ -130,4 +139,3 @@ export function expectSimulationAgrees(
     }
   }
 }
-
