@@ -2,6 +2,7 @@ import type { Branch, BranchOutcome, LinkType, PacketPath, PathLink, PathNode, P
 import type { Suspicion, SuspicionCode, SuspicionLevel } from '../model/suspicion.js';
 import { SUSPICION_CODES } from '../model/suspicion.js';
 import type { Packet } from '../netstack/packet.js';
+import { hostPort } from '../netstack/conntrack.js';
 import { emptyState, settle, type ConnectionBranch, type Crossing, type Terminal, type TraceStep, type World } from '../netstack/world.js';
 import type { NetNodeAction } from '../plugin/net-node-action.js';
 
@@ -29,7 +30,7 @@ export interface Diagnosis {
   readonly suspicions: readonly Suspicion[];
 }
 
-/** The most branches kept; beyond that equal-probability forks are merged by their path. */
+/** The most hop actions one diagnosis runs (a guard: each branch is already capped in hops). */
 const MAX_ACTION_STEPS = 10_000;
 
 /**
@@ -72,7 +73,7 @@ export function diagnosePath(input: DiagnoseInput): Diagnosis {
 function toBranch(input: DiagnoseInput, cb: ConnectionBranch, links: readonly number[], graph: PathBuilder): Branch {
   const outcome: BranchOutcome =
     cb.outcome === 'connected' ? 'delivered' : cb.outcome === 'refused' ? 'refused' : cb.outcome === 'unknown' ? 'unknown' : 'dropped';
-  const backend = cb.server === undefined ? undefined : `${input.nodeOfHost(cb.server.host).id} ${cb.server.local}`;
+  const backend = backendOf(input, cb);
   const endedAt = cb.drop === undefined ? undefined : graph.idOfHost(cb.drop.host);
   return {
     probability: cb.probability,
@@ -82,6 +83,20 @@ function toBranch(input: DiagnoseInput, cb: ConnectionBranch, links: readonly nu
     ...(endedAt !== undefined && outcome !== 'delivered' ? { endedAt } : {}),
     ...(cb.drop !== undefined ? { codes: [cb.drop.code] } : {}),
   };
+}
+
+/**
+ * The backend a branch goes to: where the last destination NAT (a Service's DNAT or IPVS) sent it,
+ * named by the pod or node that owns that address.
+ */
+function backendOf(input: DiagnoseInput, cb: ConnectionBranch): string | undefined {
+  let to: Packet | undefined;
+  for (const st of cb.steps) {
+    if (st.kind === 'deliver') break;
+    if (st.kind === 'nat' && st.nat?.kind === 'dnat' && input.serviceAt(st.nat.before.dst, st.nat.before.dport, st.nat.before.protocol) !== undefined) to = st.packet;
+  }
+  if (to === undefined) return undefined;
+  return `${input.nodeOfIp(to.dst).id} ${hostPort(to.dst, to.dport)}`;
 }
 
 /** Branches that took the same links to the same end are one branch with their probabilities added. */

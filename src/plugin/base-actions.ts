@@ -1,5 +1,5 @@
 import type { Suspicion } from '../model/suspicion.js';
-import { arrive, sendFrom, type Crossing, type Flight, type State, type World } from '../netstack/world.js';
+import { arrive, sendFrom, type Crossing, type Flight, type State, type TraceStep, type World } from '../netstack/world.js';
 import type { HopResult, NetNodeAction } from './net-node-action.js';
 
 /**
@@ -9,8 +9,11 @@ import type { HopResult, NetNodeAction } from './net-node-action.js';
 export interface HopChecks {
   /** Checks of the hop itself (links, sysctls, readiness), run once. */
   readonly static?: () => readonly Suspicion[];
-  /** Checks of one packet's passage, from the hop's own terminals. */
-  readonly packet?: (result: HopResult, arrivedOver: Crossing | undefined) => readonly Suspicion[];
+  /**
+   * Checks of one packet's passage: `hopSteps` holds, for each branch leaving this hop, the steps
+   * taken in this hop (routing decisions with the packet as routed, NAT, where it left).
+   */
+  readonly packet?: (hopSteps: readonly (readonly TraceStep[])[], arrivedOver: Crossing | undefined) => readonly Suspicion[];
 }
 
 /**
@@ -19,24 +22,26 @@ export interface HopChecks {
  */
 export function kernelAction(world: World, id: string, host: string, type: 'pod' | 'node', checks: HopChecks): NetNodeAction {
   let staticDone = false;
-  const withChecks = (next: HopResult['next'], over: Crossing | undefined): HopResult => {
+  const withChecks = (next: HopResult['next'], over: Crossing | undefined, offset: number): HopResult => {
     const suspicions: Suspicion[] = [];
     if (!staticDone) {
       staticDone = true;
       suspicions.push(...(checks.static?.() ?? []));
     }
-    const base: HopResult = { next, suspicions };
-    suspicions.push(...(checks.packet?.(base, over) ?? []));
+    if (checks.packet !== undefined) {
+      const hopSteps = next.map((t) => t.state.steps.slice(offset));
+      suspicions.push(...checks.packet(hopSteps, over));
+    }
     return { next, suspicions };
   };
   return {
     id,
     type,
     send(state: State, flight: Flight): HopResult {
-      return withChecks(sendFrom(world, state, host, flight), undefined);
+      return withChecks(sendFrom(world, state, host, flight), undefined, state.steps.length);
     },
     receive(crossing: Crossing): HopResult {
-      return withChecks(arrive(world, crossing), crossing);
+      return withChecks(arrive(world, crossing), crossing, crossing.state.steps.length);
     },
   };
 }

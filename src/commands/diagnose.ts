@@ -1,0 +1,100 @@
+import { writeFile } from 'node:fs/promises';
+import { cannotRunError, usageError } from '../errors.js';
+import { parseEndpointRef, resolveEndpoint, type ResolvedEndpoint } from '../k8s/endpoint-ref.js';
+import { findContainerPort, findServicePort } from '../k8s/service-ports.js';
+import type { ServicePort } from '../k8s/objects.js';
+import type { Result } from '../model/result.js';
+import { familyOf } from '../netstack/ip.js';
+import { renderResult, type RenderFormat } from '../render/render-result.js';
+import { readSnapshotFile } from '../source/snapshot.js';
+import { createGenericNetwork } from '../provider/generic.js';
+import { EXIT } from '../errors.js';
+import { wantsColor, type CliIo } from '../io.js';
+
+/** The options of the main command (CONTRACTS.md §1). */
+export interface DiagnoseOptions {
+  readonly source: string;
+  readonly destination: string;
+  readonly dport?: string;
+  readonly protocol: string;
+  readonly namespace?: string;
+  readonly snapshot?: string;
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  readonly networkPlugin?: string;
+  readonly proxyMode?: string;
+  readonly format: string;
+  readonly output?: string;
+  readonly pluginOptions: Readonly<Record<string, string>>;
+}
+
+const FORMATS = ['text', 'json', 'dot', 'svg'] as const;
+const PROTOCOLS = ['tcp', 'udp', 'icmp'] as const;
+
+/** read → plan → simulate → render → write; returns the exit code of CONTRACTS §4. */
+export async function runDiagnose(opts: DiagnoseOptions, io: CliIo): Promise<number> {
+  const format = opts.format as RenderFormat;
+  if (!(FORMATS as readonly string[]).includes(opts.format)) {
+    throw usageError('FORMAT_UNKNOWN', `unknown format "${opts.format}"`, `use one of: ${FORMATS.join(', ')}`);
+  }
+  const protocol = opts.protocol.toLowerCase() as (typeof PROTOCOLS)[number];
+  if (!(PROTOCOLS as readonly string[]).includes(protocol)) {
+    throw usageError('PROTOCOL_UNKNOWN', `unknown protocol "${opts.protocol}"`, `use one of: ${PROTOCOLS.join(', ')}`);
+  }
+  if (opts.snapshot === undefined) {
+    throw cannotRunError(
+      'LIVE_NOT_AVAILABLE',
+      'diagnosing a live cluster is not available in this version',
+      'capture the cluster state into a snapshot file (see README: Snapshot) and pass it with --snapshot FILE',
+    );
+  }
+  const snapshot = await readSnapshotFile(opts.snapshot);
+  const provided = createGenericNetwork(snapshot, {
+    ...(opts.networkPlugin !== undefined ? { networkPlugin: opts.networkPlugin } : {}),
+    ...(opts.proxyMode !== undefined ? { proxyMode: opts.proxyMode } : {}),
+    pluginOptions: opts.pluginOptions,
+    from: `snapshot ${opts.snapshot}`,
+  });
+  const namespace = opts.namespace ?? 'default';
+  const source = resolveEndpoint(provided.index, parseEndpointRef(opts.source, namespace));
+  if (source.type === 'external' || source.type === 'service') {
+    throw usageError(
+      'SOURCE_UNSUPPORTED',
+      `the source must be a pod or a node, not ${source.type === 'service' ? 'a Service' : 'an address outside the cluster'} (${opts.source})`,
+      'give -s as pod/NAME, pod/NAMESPACE/NAME, node/NAME, or the IP of a pod or node',
+    );
+  }
+  const destination = resolveEndpoint(provided.index, parseEndpointRef(opts.destination, namespace), { family: familyOf(source.ip) });
+  const { port, servicePort } = resolvePort(destination, opts.dport, protocol);
+  const result: Result = provided.network.diagnose({ source, destination, protocol, port, ...(servicePort !== undefined ? { servicePort } : {}) });
+  const text = await renderResult(result, format, { color: opts.output === undefined && wantsColor(io, 'stdout') });
+  if (opts.output !== undefined) await writeFile(opts.output, text);
+  else io.stdout(text);
+  return exitCodeOf(result);
+}
+
+/** Exit 0 only for a reachable verdict with no critical or fatal suspicion. */
+export function exitCodeOf(result: Result): number {
+  const blocking = result.suspicions.some((s) => s.level === 'critical' || s.level === 'fatal');
+  return result.verdict === 'reachable' && !blocking ? EXIT.ok : EXIT.problem;
+}
+
+function resolvePort(dst: ResolvedEndpoint, dport: string | undefined, protocol: 'tcp' | 'udp' | 'icmp'): { port: number; servicePort?: ServicePort } {
+  if (protocol === 'icmp') return { port: 0 };
+  if (dport === undefined || dport === '') {
+    throw usageError('PORT_REQUIRED', `-p/--dport is required for ${protocol}`, dst.type === 'service' ? 'give the Service port number or name' : 'give the destination port number');
+  }
+  const numeric = /^\d+$/.test(dport) ? Number(dport) : undefined;
+  if (numeric !== undefined && (numeric < 1 || numeric > 65535)) throw usageError('PORT_INVALID', `port ${dport} is out of range`, 'ports are 1-65535');
+  if (dst.type === 'service') {
+    const sp = findServicePort(dst.service, numeric ?? dport, protocol.toUpperCase());
+    return { port: sp.port, servicePort: sp };
+  }
+  if (numeric !== undefined) return { port: numeric };
+  if (dst.type === 'pod') {
+    const p = findContainerPort(dst.pod, dport, protocol.toUpperCase());
+    if (p === undefined) throw usageError('PORT_NOT_FOUND', `pod ${dst.id} has no container port named "${dport}"`, 'give the port number, or a name from the pod\'s containers[].ports');
+    return { port: p };
+  }
+  throw usageError('PORT_INVALID', `"${dport}" is not a port number`, 'a port name only works for a Service or a pod');
+}

@@ -1,0 +1,282 @@
+import type { ClusterIndex } from '../k8s/cluster-index.js';
+import type { ResolvedEndpoint } from '../k8s/endpoint-ref.js';
+import type { Pod, Service, ServicePort } from '../k8s/objects.js';
+import { isNodeReady, isPodReady, unreadyContainers } from '../k8s/readiness.js';
+import type { Branch, Endpoint, PathNode, RequestInfo, Result } from '../model/result.js';
+import type { Suspicion } from '../model/suspicion.js';
+import { familyOf, normalizeIp } from '../netstack/ip.js';
+import { firstPacket } from '../netstack/world.js';
+import { hostPort } from '../netstack/conntrack.js';
+import type { NetNodeAction } from '../plugin/net-node-action.js';
+import type { Plugin, PluginContext } from '../plugin/plugin.js';
+import { kernelAction } from '../plugin/base-actions.js';
+import type { ClusterWorld } from './cluster-world.js';
+import { diagnosePath, verdictOf } from './diagnostor.js';
+
+/** One diagnosis request, with its endpoints already resolved against the objects. */
+export interface DiagnoseRequest {
+  readonly source: ResolvedEndpoint;
+  readonly destination: ResolvedEndpoint;
+  readonly protocol: 'tcp' | 'udp' | 'icmp';
+  /** The destination port (the Service port for a Service), 0 for ICMP. */
+  readonly port: number;
+  /** The Service port, when the destination is a Service. */
+  readonly servicePort?: ServicePort;
+}
+
+/** A cluster's network: answers diagnosis requests over its captured state. */
+export interface Network {
+  diagnose(request: DiagnoseRequest): Result;
+}
+
+/** The parts a Network is built from. */
+export interface NetworkParts {
+  readonly cluster: ClusterWorld;
+  readonly index: ClusterIndex;
+  /** The CNI plugin model; undefined when the CNI is unsupported (only cluster-level checks run). */
+  readonly plugin: Plugin | undefined;
+  readonly pluginContext: PluginContext;
+  /** Findings about the cluster as a whole (e.g. CNI_UNSUPPORTED), added to every result. */
+  readonly clusterSuspicions: readonly Suspicion[];
+  readonly request: RequestInfo;
+}
+
+/** Builds the Network of a cluster from its world, objects and plugin. */
+export function createNetwork(parts: NetworkParts): Network {
+  return { diagnose: (request) => diagnose(parts, request) };
+}
+
+function endpointOf(r: ResolvedEndpoint, port?: number, protocol?: 'tcp' | 'udp' | 'icmp'): Endpoint {
+  return { ip: r.ip, type: r.type, id: r.id, ...(port !== undefined ? { port } : {}), ...(protocol !== undefined ? { protocol } : {}) };
+}
+
+function diagnose(parts: NetworkParts, req: DiagnoseRequest): Result {
+  const { cluster, index } = parts;
+  const suspicions: Suspicion[] = [...parts.clusterSuspicions, ...endpointChecks(index, req)];
+  const source = endpointOf(req.source);
+  const destination = endpointOf(req.destination, req.port, req.protocol);
+  const base = { source, destination, request: parts.request } as const;
+  const srcHost = sourceHost(cluster, req.source);
+  if (parts.plugin === undefined) {
+    return { verdict: 'unknown', ...base, suspicions, path: { nodes: [], links: [] } };
+  }
+  if (srcHost === undefined) {
+    const on = req.source.type === 'pod' && req.source.hostNetwork ? (req.source.nodeName ?? req.source.id) : req.source.id;
+    suspicions.push({
+      level: 'warning',
+      code: 'NETSTACK_NOT_COLLECTED',
+      on,
+      message: `the network namespace of ${req.source.type} ${req.source.id} was not collected: the path cannot be simulated`,
+    });
+    return { verdict: 'unknown', ...base, suspicions, path: { nodes: [{ id: on, type: req.source.type === 'node' ? 'node' : 'pod' }], links: [] } };
+  }
+  const actions = new Map<string, NetNodeAction>();
+  const actionFor = (host: string): NetNodeAction => {
+    let a = actions.get(host);
+    if (a === undefined) {
+      a = createAction(parts, host);
+      actions.set(host, a);
+    }
+    return a;
+  };
+  const srcIp = req.source.type === 'pod' && !req.source.hostNetwork ? sameFamily(req.source.ips, req.destination.ip) : undefined;
+  const packet = firstPacket({
+    from: srcHost,
+    protocol: req.protocol,
+    dst: req.destination.ip,
+    dport: req.port,
+    ...(srcIp !== undefined ? { src: srcIp } : {}),
+  });
+  const d = diagnosePath({
+    world: cluster.world,
+    sourceHost: srcHost,
+    packet,
+    actionFor,
+    nodeOfHost: (host) => pathNodeOfHost(cluster, host),
+    nodeOfIp: (ip) => pathNodeOfIp(index, ip),
+    serviceAt: (ip) => serviceIdAt(index, ip),
+  });
+  suspicions.push(...d.suspicions);
+  if (req.destination.type === 'service' && req.servicePort !== undefined) {
+    suspicions.push(...serviceChecks(parts, req.destination.service, req.servicePort, d.branches, firstNodeOnPath(d.path.links, cluster) ?? srcHost));
+  }
+  const sorted = dedupe(suspicions);
+  return { verdict: verdictOf(d.branches, sorted), ...base, suspicions: sorted, path: d.path, branches: d.branches };
+}
+
+function sameFamily(ips: readonly string[], dst: string): string | undefined {
+  const fam = familyOf(dst);
+  return ips.find((ip) => familyOf(ip) === fam);
+}
+
+function sourceHost(cluster: ClusterWorld, r: ResolvedEndpoint): string | undefined {
+  if (r.type === 'pod') return cluster.hostOfPod(r.pod);
+  if (r.type === 'node') return cluster.hostOfNode(r.node.metadata.name);
+  return undefined;
+}
+
+function createAction(parts: NetworkParts, host: string): NetNodeAction {
+  const { cluster, index, plugin, pluginContext } = parts;
+  const nodeName = cluster.nodeOfHost(host) ?? host;
+  if (plugin === undefined) return kernelAction(cluster.world, host, host, host.includes('/') ? 'pod' : 'node', {});
+  if (host.includes('/')) {
+    const [ns, name] = host.split('/') as [string, string];
+    const pod = index.pod(ns, name);
+    if (pod !== undefined) return plugin.createPod(pluginContext, pod, host);
+    return kernelAction(cluster.world, host, host, 'pod', {});
+  }
+  const node = index.node(nodeName);
+  if (node !== undefined) return plugin.createNode(pluginContext, node, host);
+  return kernelAction(cluster.world, host, host, 'node', {});
+}
+
+function pathNodeOfHost(cluster: ClusterWorld, host: string): PathNode {
+  return host.includes('/') ? { id: host, type: 'pod' } : { id: cluster.nodeOfHost(host) ?? host, type: 'node' };
+}
+
+function pathNodeOfIp(index: ClusterIndex, ip: string): PathNode {
+  for (const o of index.ownersOf(ip)) {
+    if (o.kind === 'pod') return { id: `${o.pod.metadata.namespace ?? 'default'}/${o.pod.metadata.name}`, type: 'pod' };
+    if (o.kind === 'node') return { id: o.node.metadata.name, type: 'node' };
+  }
+  return { id: normalizeIp(ip), type: 'external' };
+}
+
+function serviceIdAt(index: ClusterIndex, ip: string): string | undefined {
+  for (const o of index.ownersOf(ip)) {
+    if (o.kind === 'service') return `${o.service.metadata.namespace ?? 'default'}/${o.service.metadata.name}`;
+  }
+  return undefined;
+}
+
+function firstNodeOnPath(links: Result['path']['links'], cluster: ClusterWorld): string | undefined {
+  for (const l of links) {
+    if (cluster.world.hosts.has(l.to) && !l.to.includes('/')) return l.to;
+  }
+  return undefined;
+}
+
+/** Checks of the endpoints themselves: readiness of pods and their nodes, duplicate addresses. */
+function endpointChecks(index: ClusterIndex, req: DiagnoseRequest): Suspicion[] {
+  const out: Suspicion[] = [];
+  for (const r of [req.source, req.destination]) {
+    if (r.type === 'pod') out.push(...podChecks(index, r.pod));
+    if (r.type === 'node' && !isNodeReady(r.node)) {
+      out.push({ level: 'fatal', code: 'NODE_NOT_READY', on: r.node.metadata.name, message: `node ${r.node.metadata.name} is not Ready` });
+    }
+  }
+  const involved = new Set([req.source.ip, req.destination.ip].map(normalizeIp));
+  for (const d of index.duplicates) {
+    if (!involved.has(normalizeIp(d.ip))) continue;
+    out.push({
+      level: 'critical',
+      code: 'DUPLICATE_IP',
+      on: 'cluster',
+      message: `${d.ip} is claimed by ${d.owners.map((o) => describeOwner(o)).join(', ')}`,
+    });
+  }
+  return out;
+}
+
+function describeOwner(o: ClusterIndex['duplicates'][number]['owners'][number]): string {
+  if (o.kind === 'pod') return `pod ${o.pod.metadata.namespace}/${o.pod.metadata.name}`;
+  if (o.kind === 'node') return `node ${o.node.metadata.name}`;
+  return `service ${o.service.metadata.namespace}/${o.service.metadata.name}`;
+}
+
+function podChecks(index: ClusterIndex, pod: Pod): Suspicion[] {
+  const id = `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`;
+  const out: Suspicion[] = [];
+  if (!isPodReady(pod)) {
+    const containers = unreadyContainers(pod);
+    out.push({
+      level: 'warning',
+      code: 'POD_NOT_READY',
+      on: id,
+      message: `pod ${id} is not Ready${containers.length > 0 ? ` (containers not ready: ${containers.join(', ')})` : ''}`,
+    });
+  }
+  const nodeName = pod.spec?.nodeName;
+  const node = nodeName === undefined ? undefined : index.node(nodeName);
+  if (node !== undefined && !isNodeReady(node)) {
+    out.push({ level: 'fatal', code: 'NODE_NOT_READY', on: node.metadata.name, message: `node ${node.metadata.name} (hosting ${id}) is not Ready` });
+  }
+  if (index.podIpInNodeCidr(pod) === false) {
+    out.push({
+      level: 'critical',
+      code: 'POD_IP_OUTSIDE_NODE_CIDR',
+      on: id,
+      message: `pod IP ${pod.status?.podIP} is outside node ${nodeName}'s pod CIDR ${node?.spec?.podCIDR ?? ''}`,
+      evidence: { podIP: pod.status?.podIP, podCIDRs: node?.spec?.podCIDRs ?? node?.spec?.podCIDR },
+    });
+  }
+  return out;
+}
+
+/**
+ * The Service as the node's kube-proxy state implements it, compared with its EndpointSlices:
+ * no endpoints, endpoints not ready, and backends the rules lead to that the slices do not list
+ * (or the reverse).
+ */
+function serviceChecks(parts: NetworkParts, svc: Service, port: ServicePort, branches: readonly Branch[], on: string): Suspicion[] {
+  const id = `${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`;
+  const eps = parts.index.serviceEndpoints(svc, port);
+  const out: Suspicion[] = [];
+  const backends = eps?.backends ?? [];
+  const ready = backends.filter((b) => b.ready);
+  const portText = `${port.name ? `${port.name} ` : ''}${port.port}/${port.protocol ?? 'TCP'}`;
+  if (ready.length === 0) {
+    out.push({
+      level: 'fatal',
+      code: 'SERVICE_NO_ENDPOINTS',
+      on,
+      message: `service ${id} port ${portText} has no ready endpoints${backends.length > 0 ? ` (${backends.length} not ready)` : ''}`,
+      evidence: { service: id, endpoints: backends.map((b) => `${hostPort(b.ip, b.port)}${b.ready ? '' : ' (not ready)'}`) },
+    });
+  }
+  for (const b of backends) {
+    if (b.ready) continue;
+    out.push({
+      level: 'warning',
+      code: 'ENDPOINT_NOT_READY',
+      on,
+      message: `endpoint ${hostPort(b.ip, b.port)} of service ${id}${b.pod ? ` (pod ${b.pod})` : ''} is not ready: it receives no new connections`,
+    });
+  }
+  const reached = new Set(branches.map((b) => b.backend?.split(' ')[1]).filter((x): x is string => x !== undefined));
+  const expected = new Set(ready.map((b) => hostPort(normalizeIp(b.ip), b.port)));
+  const translated = branches.some((b) => b.backend !== undefined) || branches.some((b) => b.outcome === 'delivered');
+  if (!translated && ready.length > 0 && branches.every((b) => b.outcome !== 'unknown')) {
+    out.push({
+      level: 'fatal',
+      code: 'SERVICE_RULES_MISSING',
+      on,
+      message: `no rule on ${on} translates ${hostPort(svc.spec?.clusterIP ?? '', port.port)} (service ${id}) to its ${ready.length} endpoint(s): kube-proxy's rules are missing`,
+    });
+  } else if (reached.size > 0) {
+    const missing = [...expected].filter((e) => !reached.has(e));
+    const extra = [...reached].filter((e) => !expected.has(e));
+    if (missing.length > 0 || extra.length > 0) {
+      out.push({
+        level: missing.length > 0 ? 'critical' : 'warning',
+        code: 'SERVICE_BACKEND_MISMATCH',
+        on,
+        message: `kube-proxy's rules for service ${id} do not match its EndpointSlices${missing.length ? `; not in the rules: ${missing.join(', ')}` : ''}${extra.length ? `; in the rules but not ready endpoints: ${extra.join(', ')}` : ''}`,
+        evidence: { rules: [...reached], endpointSlices: [...expected] },
+      });
+    }
+  }
+  return out;
+}
+
+function dedupe(list: readonly Suspicion[]): Suspicion[] {
+  const seen = new Set<string>();
+  const out: Suspicion[] = [];
+  for (const s of list) {
+    const k = `${s.code}\u0000${s.on}\u0000${s.message}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(s);
+  }
+  return out;
+}

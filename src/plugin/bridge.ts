@@ -1,0 +1,92 @@
+import type { Node, Pod } from '../k8s/objects.js';
+import { nodePodCidrs } from '../k8s/pod-cidr.js';
+import type { Suspicion } from '../model/suspicion.js';
+import { cidrContains, familyOf, parsePrefix } from '../netstack/ip.js';
+import type { Netns } from '../netstack/netns.js';
+import type { TraceStep } from '../netstack/world.js';
+import { kernelAction } from './base-actions.js';
+import { routedPackets } from './flannel.js';
+import { bridgeChecks, bridgeNfCheck, linkWithAddress, nodeStaticChecks, podStaticChecks, routeExpectationCheck } from './hop-checks.js';
+import type { Plugin, PluginContext } from './plugin.js';
+
+/**
+ * The plain CNIs: the reference `bridge` plugin (pods on a bridge) and `ptp` / kindnet (a veth per
+ * pod with a host route to it), with other nodes' pod CIDRs routed via their InternalIP.
+ * @remarks https://www.cni.dev/plugins/current/main/bridge/ and https://github.com/kubernetes-sigs/kind
+ * (kindnetd programs `podCIDR via nodeIP` routes and uses ptp veths).
+ */
+export const bridgePlugin: Plugin = {
+  name: 'bridge',
+  description: 'plain bridge / ptp CNIs and kindnet (kind\'s default): per-node pod CIDR routed via the node IP',
+  modes: ['bridge', 'ptp'],
+  enforcesNetworkPolicy: false,
+  options: [{ flag: 'bridge-name', description: 'the pods\' bridge, for the bridge plugin (default: found from the data; none means ptp)' }],
+  createPod(ctx: PluginContext, pod: Pod, host: string) {
+    const world = ctx.cluster.world;
+    const nodeName = pod.spec?.nodeName;
+    const nodeNs = nodeName === undefined ? undefined : world.hosts.get(nodeName);
+    const node = nodeName === undefined ? undefined : ctx.index.node(nodeName);
+    return kernelAction(world, host, host, 'pod', {
+      static: () => {
+        const bridge = nodeNs === undefined || node === undefined ? undefined : bridgeOf(ctx, nodeNs, node);
+        const mtu = nodeNs === undefined || node === undefined ? undefined : hostMtu(ctx, nodeNs, node);
+        return podStaticChecks(world, host, pod, { ...(bridge !== undefined ? { bridge } : {}), ...(mtu !== undefined ? { mtu } : {}) });
+      },
+    });
+  },
+  createNode(ctx: PluginContext, node: Node, host: string) {
+    const world = ctx.cluster.world;
+    const ns = world.hosts.get(host);
+    const name = node.metadata.name;
+    return kernelAction(world, name, host, 'node', {
+      static: () => {
+        if (ns === undefined) return [];
+        const ips = Object.values(ctx.index.nodeInternalIP(name)).filter((x): x is string => x !== undefined);
+        const out = nodeStaticChecks(ns, node, ips);
+        const bridge = bridgeOf(ctx, ns, node);
+        if (bridge !== undefined) {
+          out.push(...bridgeChecks(ns, name, bridge, true));
+          out.push(...bridgeNfCheck(ns, name, 4));
+        }
+        return out;
+      },
+      packet: (hopSteps) => (ns === undefined ? [] : routedPackets(hopSteps, host).flatMap((p) => remoteRouteCheck(ctx, ns, node, p))),
+    });
+  },
+};
+
+/** The pods' bridge on a node: the flag, else the bridge holding the node's pod gateway; undefined for ptp. */
+function bridgeOf(ctx: PluginContext, ns: Netns, node: Node): string | undefined {
+  const flag = ctx.options['bridge-name'];
+  if (flag !== undefined) return flag;
+  for (const cidr of nodePodCidrs(node)) {
+    const holder = ns.links.find((l) => l.kind === 'bridge' && l.addresses.some((a) => a.family === parsePrefix(cidr).family && cidrContains(cidr, a.local)));
+    if (holder !== undefined) return holder.name;
+  }
+  return undefined;
+}
+
+function hostMtu(ctx: PluginContext, ns: Netns, node: Node): { value: number; why: string } | undefined {
+  const ip = ctx.index.nodeInternalIP(node.metadata.name).v4;
+  const l = ip === undefined ? undefined : linkWithAddress(ns, ip);
+  return l === undefined ? undefined : { value: l.mtu, why: `the MTU of ${l.name}, ${node.metadata.name}'s interface` };
+}
+
+/** Another node's pod CIDR must be routed via that node's InternalIP over this node's interface. */
+function remoteRouteCheck(ctx: PluginContext, ns: Netns, node: Node, p: TraceStep['packet']): Suspicion[] {
+  const name = node.metadata.name;
+  for (const peer of ctx.index.objects.nodes) {
+    if (peer.metadata.name === name) continue;
+    for (const cidr of nodePodCidrs(peer)) {
+      if (familyOf(p.dst) !== parsePrefix(cidr).family || !cidrContains(cidr, p.dst)) continue;
+      const ips = ctx.index.nodeInternalIP(peer.metadata.name);
+      const gw = p.family === 4 ? ips.v4 : ips.v6;
+      const own = ctx.index.nodeInternalIP(name);
+      const ownIp = p.family === 4 ? own.v4 : own.v6;
+      const dev = ownIp === undefined ? undefined : linkWithAddress(ns, ownIp)?.name;
+      if (gw === undefined || dev === undefined) return [];
+      return routeExpectationCheck(ns, name, p, { dst: cidr, gateway: gw, dev, why: `pod CIDR of ${peer.metadata.name}` });
+    }
+  }
+  return [];
+}

@@ -1,0 +1,157 @@
+import type { Node, Pod } from '../k8s/objects.js';
+import { isNodeReady } from '../k8s/readiness.js';
+import type { Suspicion } from '../model/suspicion.js';
+import { normalizeIp } from '../netstack/ip.js';
+import type { Link } from '../netstack/links.js';
+import type { Netns } from '../netstack/netns.js';
+import { lookupRoute, type RouteDecision } from '../netstack/route-lookup.js';
+import { formatRoute } from '../netstack/routes.js';
+import { bridgeNfCallIptables } from '../netstack/sysctls.js';
+import type { World } from '../netstack/world.js';
+import type { Packet } from '../netstack/packet.js';
+
+/** The interface of `ns` that holds `ip`. */
+export function linkWithAddress(ns: Netns, ip: string): Link | undefined {
+  const want = normalizeIp(ip);
+  return ns.links.find((l) => l.addresses.some((a) => normalizeIp(a.local) === want));
+}
+
+/** What a pod's network namespace should look like, as the plugin expects it. */
+export interface PodExpectations {
+  /** The bridge the pod's host-side veth should be a port of (flannel's cni0); undefined for routed CNIs. */
+  readonly bridge?: string;
+  /** The MTU the CNI configures on the pod's interface, when the data tells it. */
+  readonly mtu?: { readonly value: number; readonly why: string };
+}
+
+/**
+ * Checks of a pod's own namespace: its interface holding the pod IP, `lo`, its veth peer on the
+ * node (present, up, on the expected bridge) and its MTU.
+ */
+export function podStaticChecks(world: World, host: string, pod: Pod, expect: PodExpectations): Suspicion[] {
+  const ns = world.hosts.get(host);
+  const out: Suspicion[] = [];
+  if (ns === undefined) return out;
+  const ip = pod.status?.podIP;
+  const eth = ip === undefined ? undefined : linkWithAddress(ns, ip);
+  if (eth === undefined) {
+    out.push({ level: 'fatal', code: 'LINK_MISSING', on: host, message: `no interface in pod ${host} holds its IP ${ip ?? '(none)'}` });
+    return out;
+  }
+  if (!eth.adminUp) out.push({ level: 'fatal', code: 'LINK_DOWN', on: host, message: `${eth.name} of pod ${host} is down`, evidence: { link: eth.name, flags: eth.flags } });
+  const lo = ns.linkByName.get('lo');
+  if (lo !== undefined && !lo.adminUp) {
+    out.push({ level: 'warning', code: 'LINK_DOWN', on: host, message: `lo of pod ${host} is down: connections from the pod to itself fail` });
+  }
+  if (expect.mtu !== undefined && eth.mtu !== expect.mtu.value) {
+    out.push({
+      level: 'critical',
+      code: 'MTU_MISMATCH',
+      on: host,
+      message: `${eth.name} of pod ${host} has MTU ${eth.mtu}, expected ${expect.mtu.value} (${expect.mtu.why}): large packets will be dropped or fragmented`,
+      evidence: { link: eth.name, mtu: eth.mtu, expected: expect.mtu.value },
+    });
+  }
+  if (eth.kind !== 'veth') return out;
+  const peer = world.vethPeers.get(`${host}\u0000${eth.name}`);
+  if (peer === undefined) {
+    out.push({ level: 'fatal', code: 'VETH_PEER_MISSING', on: host, message: `the node-side peer of ${host}'s ${eth.name} (ifindex ${eth.peerIfindex ?? '?'}) does not exist on its node` });
+    return out;
+  }
+  if (!peer.link.adminUp) {
+    out.push({ level: 'fatal', code: 'VETH_PEER_DOWN', on: peer.host, message: `${peer.link.name}, the node-side veth of pod ${host}, is down`, evidence: { link: peer.link.name, flags: peer.link.flags } });
+  }
+  if (expect.bridge !== undefined && peer.link.master !== expect.bridge) {
+    out.push({
+      level: 'fatal',
+      code: 'VETH_NOT_ON_BRIDGE',
+      on: peer.host,
+      message: `${peer.link.name}, the node-side veth of pod ${host}, is ${peer.link.master === undefined ? 'on no bridge' : `on ${peer.link.master}`}, expected on ${expect.bridge}`,
+    });
+  }
+  return out;
+}
+
+/** Checks of a node's host namespace common to every plugin: readiness and the interface holding its InternalIP. */
+export function nodeStaticChecks(ns: Netns, node: Node, internalIps: readonly string[]): Suspicion[] {
+  const out: Suspicion[] = [];
+  const name = node.metadata.name;
+  if (!isNodeReady(node)) out.push({ level: 'fatal', code: 'NODE_NOT_READY', on: name, message: `node ${name} is not Ready` });
+  for (const ip of internalIps) {
+    const l = linkWithAddress(ns, ip);
+    if (l === undefined) {
+      out.push({ level: 'fatal', code: 'LINK_MISSING', on: name, message: `no interface of node ${name} holds its InternalIP ${ip}` });
+    } else if (!l.adminUp) {
+      out.push({ level: 'fatal', code: 'LINK_DOWN', on: name, message: `${l.name}, holding node ${name}'s InternalIP ${ip}, is down` });
+    }
+  }
+  return out;
+}
+
+/** A bridge the plugin needs on a node: present and up. */
+export function bridgeChecks(ns: Netns, nodeName: string, bridge: string, needed: boolean): Suspicion[] {
+  const l = ns.linkByName.get(bridge);
+  if (l === undefined) {
+    return needed ? [{ level: 'fatal', code: 'BRIDGE_MISSING', on: nodeName, message: `bridge ${bridge} does not exist on node ${nodeName}` }] : [];
+  }
+  if (l.kind !== 'bridge') return [{ level: 'fatal', code: 'BRIDGE_MISSING', on: nodeName, message: `${bridge} on node ${nodeName} is a ${l.kind} device, not a bridge` }];
+  if (!l.adminUp) return [{ level: 'fatal', code: 'BRIDGE_DOWN', on: nodeName, message: `bridge ${bridge} on node ${nodeName} is down`, evidence: { link: bridge, flags: l.flags } }];
+  return [];
+}
+
+/**
+ * `bridge-nf-call-iptables` must be on where pods sit on a bridge: without it, a pod's traffic to a
+ * Service whose backend is on the same bridge is bridged past kube-proxy's rules and the reply is
+ * not un-NATed.
+ */
+export function bridgeNfCheck(ns: Netns, nodeName: string, family: 4 | 6): Suspicion[] {
+  if (ns.sysctls === undefined) return [];
+  const on = bridgeNfCallIptables(ns.sysctls, family);
+  if (on === true) return [];
+  const key = family === 4 ? 'net.bridge.bridge-nf-call-iptables' : 'net.bridge.bridge-nf-call-ip6tables';
+  return [
+    {
+      level: 'critical',
+      code: 'BRIDGE_NF_CALL_IPTABLES_DISABLED',
+      on: nodeName,
+      message: `${key} is ${on === false ? '0' : 'absent (br_netfilter not loaded)'} on node ${nodeName}: Service traffic between pods on one bridge escapes kube-proxy's rules`,
+      evidence: { sysctl: key, value: on === false ? '0' : null },
+    },
+  ];
+}
+
+/** The route a plugin expects a node to use for a destination. */
+export interface ExpectedRoute {
+  readonly dst: string;
+  readonly dev: string;
+  readonly gateway?: string;
+  readonly onlink?: boolean;
+  /** Why (e.g. "flannel vxlan: pod CIDR of node-2"). */
+  readonly why: string;
+}
+
+/**
+ * Compares the route the kernel picks in `ns` for `packet` with what the plugin would install:
+ * `ROUTE_MISSING` when there is none, `ROUTE_WRONG` when the device or gateway differ.
+ */
+export function routeExpectationCheck(ns: Netns, nodeName: string, packet: Packet, expected: ExpectedRoute): Suspicion[] {
+  const d: RouteDecision = lookupRoute(ns.routing, { family: packet.family, dst: packet.dst, mark: packet.mark });
+  const want = `${expected.dst}${expected.gateway ? ` via ${expected.gateway}` : ''} dev ${expected.dev}${expected.onlink ? ' onlink' : ''}`;
+  if (d.kind === 'none') {
+    return [{ level: 'fatal', code: 'ROUTE_MISSING', on: nodeName, message: `no route to ${packet.dst} on node ${nodeName}; expected ${want} (${expected.why})`, evidence: { expected: want } }];
+  }
+  if (d.kind !== 'unicast') return [];
+  const hops = d.nexthops;
+  const ok = hops.some((h) => h.dev === expected.dev && (expected.gateway === undefined || (h.gateway !== undefined && normalizeIp(h.gateway) === normalizeIp(expected.gateway))));
+  if (ok) return [];
+  const actual = d.route !== undefined ? formatRoute(d.route) : hops.map((h) => `via ${h.gateway ?? '-'} dev ${h.dev}`).join(', ');
+  return [
+    {
+      level: 'fatal',
+      code: 'ROUTE_WRONG',
+      on: nodeName,
+      message: `node ${nodeName} routes ${packet.dst} by "${actual}", expected "${want}" (${expected.why})`,
+      evidence: { route: actual, expected: want },
+    },
+  ];
+}
