@@ -40,10 +40,14 @@ function timeRestoreTest(file: string, runs: number): number[] | string {
     for (let i = 0; i < runs; i++) {
       const fd = openSync(file, 'r');
       const t0 = performance.now();
-      const r = spawnSync('ip', ['netns', 'exec', NETNS, 'iptables-restore', '--test'], { stdio: [fd, 'ignore', 'pipe'], encoding: 'utf8' });
+      const r = spawnSync('ip', ['netns', 'exec', NETNS, 'iptables-restore', '--test'], {
+        stdio: [fd, 'ignore', 'pipe'],
+        encoding: 'utf8',
+      });
       const t1 = performance.now();
       closeSync(fd);
-      if (r.status !== 0) return `failed: iptables-restore --test exited ${r.status}: ${r.stderr.trim().slice(0, 200)}`;
+      if (r.status !== 0)
+        return `failed: iptables-restore --test exited ${r.status}: ${r.stderr.trim().slice(0, 200)}`;
       times.push(t1 - t0);
     }
     return times;
@@ -53,7 +57,12 @@ function timeRestoreTest(file: string, runs: number): number[] | string {
 }
 
 function main(): void {
-  const shape: KubeProxyShape = { services: arg('services', 10_000), endpoints: arg('endpoints', 3), nodePortEvery: 20, noEndpointsEvery: 100 };
+  const shape: KubeProxyShape = {
+    services: arg('services', 10_000),
+    endpoints: arg('endpoints', 3),
+    nodePortEvery: 20,
+    noEndpointsEvery: 100,
+  };
   const text = generateKubeProxySave(shape);
   const dir = mkdtempSync(join(tmpdir(), 'skoop-bench-'));
   const file = join(dir, 'kube-proxy.iptables-save');
@@ -70,10 +79,22 @@ function main(): void {
     }
 
     const services = kubeProxyServices(shape);
-    const svc = services.find((s, i) => i >= services.length / 2 && s.endpoints.length === shape.endpoints && s.protocol === 'tcp') ?? services[0];
+    const svc =
+      services.find(
+        (s, i) => i >= services.length / 2 && s.endpoints.length === shape.endpoints && s.protocol === 'tcp',
+      ) ?? services[0];
     if (svc === undefined) throw new Error('no service generated');
     const ctx: NfContext = {
-      packet: { family: 4, protocol: svc.protocol, src: '10.128.250.7', dst: svc.clusterIP, sport: 41234, dport: svc.port, mark: 0, tcpFlags: ['SYN'] },
+      packet: {
+        family: 4,
+        protocol: svc.protocol,
+        src: '10.128.250.7',
+        dst: svc.clusterIP,
+        sport: 41234,
+        dport: svc.port,
+        mark: 0,
+        tcpFlags: ['SYN'],
+      },
       inIf: 'cni0',
       ctState: 'NEW',
       addrType: (ip) => (ip === '192.168.49.2' ? 'LOCAL' : 'UNICAST'),

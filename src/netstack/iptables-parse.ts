@@ -14,7 +14,17 @@ import {
   type RawOption,
 } from './netfilter-match.js';
 import { targetExtension, verdictTarget, type Target } from './netfilter-target.js';
-import { BUILTIN_CHAINS, type Chain, type ChainIndex, type NfTable, type NfTableName, type PolicyRef, type Rule, type RuleRef, type RuleSet } from './netfilter-ruleset.js';
+import {
+  BUILTIN_CHAINS,
+  type Chain,
+  type ChainIndex,
+  type NfTable,
+  type NfTableName,
+  type PolicyRef,
+  type Rule,
+  type RuleRef,
+  type RuleSet,
+} from './netfilter-ruleset.js';
 
 export type { RuleSet } from './netfilter-ruleset.js';
 
@@ -56,7 +66,12 @@ interface ExtBuild<T> {
 /** A malformed rule body, found when the rule is compiled. */
 class RuleError extends Error {}
 
-function extend(x: { start: number; end: number; parts: string[] | undefined }, body: string, start: number, end: number): void {
+function extend(
+  x: { start: number; end: number; parts: string[] | undefined },
+  body: string,
+  start: number,
+  end: number,
+): void {
   if (x.parts === undefined && start === x.end + 1 && body.charCodeAt(x.end) === 32) x.end = end;
   else {
     if (x.parts === undefined) x.parts = x.end > x.start ? [body.slice(x.start, x.end)] : [];
@@ -174,7 +189,13 @@ function tokenize(s: string, from: number, field: string, line: number): number 
 function isOptionToken(j: number, n: number): boolean {
   if (j >= n || tq[j]) return false;
   const t = tv[j] as string;
-  if (t === '!') return j + 1 < n && !tq[j + 1] && (tv[j + 1] as string).length > 1 && (tv[j + 1] as string).charCodeAt(0) === 45;
+  if (t === '!')
+    return (
+      j + 1 < n &&
+      !tq[j + 1] &&
+      (tv[j + 1] as string).length > 1 &&
+      (tv[j + 1] as string).charCodeAt(0) === 45
+    );
   return t.length > 1 && t.charCodeAt(0) === 45;
 }
 
@@ -246,7 +267,12 @@ export function parseIptablesSave(text: string, field: string): RuleSet {
     const c = text.charCodeAt(start);
     if (c === 35) continue;
     if (c === 42) {
-      if (cur !== undefined) throw new NetstackParseError(field, `table ${cur.name} has no COMMIT before the next *table line`, lineNo);
+      if (cur !== undefined)
+        throw new NetstackParseError(
+          field,
+          `table ${cur.name} has no COMMIT before the next *table line`,
+          lineNo,
+        );
       const name = text.slice(start + 1, end).trim();
       if (name === '') throw new NetstackParseError(field, 'empty table name', lineNo);
       cur = { field, family, name, line: lineNo, chains: new Map(), matches: new Map(), targets: new Map() };
@@ -259,7 +285,8 @@ export function parseIptablesSave(text: string, field: string): RuleSet {
       cur = undefined;
       continue;
     }
-    if (cur === undefined) throw new NetstackParseError(field, `"${line.slice(0, 40)}" before a *table line`, lineNo);
+    if (cur === undefined)
+      throw new NetstackParseError(field, `"${line.slice(0, 40)}" before a *table line`, lineNo);
     if (c === 58) {
       declareChain(cur, line, lineNo);
       continue;
@@ -268,10 +295,12 @@ export function parseIptablesSave(text: string, field: string): RuleSet {
     if (c === 91) {
       const close = line.indexOf(']');
       const counters = close < 0 ? undefined : parseCounters(line.slice(0, close + 1));
-      if (counters === undefined) throw new NetstackParseError(field, 'malformed [packets:bytes] prefix', lineNo);
+      if (counters === undefined)
+        throw new NetstackParseError(field, 'malformed [packets:bytes] prefix', lineNo);
       body = line.slice(close + 1).trimStart();
     }
-    if (body.charCodeAt(0) !== 45) throw new NetstackParseError(field, `unexpected line "${line.slice(0, 40)}"`, lineNo);
+    if (body.charCodeAt(0) !== 45)
+      throw new NetstackParseError(field, `unexpected line "${line.slice(0, 40)}"`, lineNo);
     if (body.indexOf('"') >= 0) checkQuotes(body, field, lineNo);
     if (command(cur, body, lineNo)) ruleCount++;
   }
@@ -285,15 +314,22 @@ function declareChain(t: TableContext, line: string, lineNo: number): void {
   const name = sp1 < 0 ? '' : line.slice(1, sp1);
   const policy = sp1 < 0 ? undefined : line.slice(sp1 + 1, sp2 < 0 ? line.length : sp2);
   const rest = sp2 < 0 ? undefined : line.slice(sp2 + 1);
-  if (name === '' || policy === undefined || policy === '' || line.indexOf('\t') >= 0) throw new NetstackParseError(t.field, `malformed chain declaration "${line}"`, lineNo);
-  if (t.chains.has(name)) throw new NetstackParseError(t.field, `chain ${name} declared twice in table ${t.name}`, lineNo);
+  if (name === '' || policy === undefined || policy === '' || line.indexOf('\t') >= 0)
+    throw new NetstackParseError(t.field, `malformed chain declaration "${line}"`, lineNo);
+  if (t.chains.has(name))
+    throw new NetstackParseError(t.field, `chain ${name} declared twice in table ${t.name}`, lineNo);
   const counters = rest === undefined ? { packets: 0, bytes: 0 } : parseCounters(rest);
-  if (counters === undefined) throw new NetstackParseError(t.field, `malformed counters in "${line}"`, lineNo);
+  if (counters === undefined)
+    throw new NetstackParseError(t.field, `malformed counters in "${line}"`, lineNo);
   let builtin = false;
   let pol: 'ACCEPT' | 'DROP' | undefined;
   if (policy === 'ACCEPT' || policy === 'DROP') {
     if (isTableName(t.name) && !BUILTIN_CHAINS[t.name].includes(name)) {
-      throw new NetstackParseError(t.field, `${name} is not a built-in chain of table ${t.name} but has policy ${policy}`, lineNo);
+      throw new NetstackParseError(
+        t.field,
+        `${name} is not a built-in chain of table ${t.name} but has policy ${policy}`,
+        lineNo,
+      );
     }
     builtin = true;
     pol = policy;
@@ -301,9 +337,30 @@ function declareChain(t: TableContext, line: string, lineNo: number): void {
   addChain(t, name, builtin, pol, lineNo, counters.packets, counters.bytes);
 }
 
-function addChain(t: TableContext, name: string, builtin: boolean, policy: 'ACCEPT' | 'DROP' | undefined, line: number, packets: number, bytes: number): ChainBuild {
-  const policyRef: PolicyRef | undefined = policy === undefined ? undefined : { kind: 'policy', table: t.name, chain: name, policy, line };
-  const ch: ChainBuild = { name, table: t.name, builtin, policy, policyRef, line, packets, bytes, rules: [], index: undefined, inserted: false };
+function addChain(
+  t: TableContext,
+  name: string,
+  builtin: boolean,
+  policy: 'ACCEPT' | 'DROP' | undefined,
+  line: number,
+  packets: number,
+  bytes: number,
+): ChainBuild {
+  const policyRef: PolicyRef | undefined =
+    policy === undefined ? undefined : { kind: 'policy', table: t.name, chain: name, policy, line };
+  const ch: ChainBuild = {
+    name,
+    table: t.name,
+    builtin,
+    policy,
+    policyRef,
+    line,
+    packets,
+    bytes,
+    rules: [],
+    index: undefined,
+    inserted: false,
+  };
   t.chains.set(name, ch);
   return ch;
 }
@@ -317,7 +374,8 @@ function command(t: TableContext, body: string, lineNo: number): boolean {
     if (tab < 0 || tab > sp) {
       const name = body.slice(3, sp);
       const chain = t.chains.get(name);
-      if (chain === undefined) throw new NetstackParseError(t.field, `-A to undeclared chain ${name} in table ${t.name}`, lineNo);
+      if (chain === undefined)
+        throw new NetstackParseError(t.field, `-A to undeclared chain ${name} in table ${t.name}`, lineNo);
       chain.rules.push(new SavedRule(t, chain.name, chain.rules.length + 1, lineNo, body, 2));
       return true;
     }
@@ -332,7 +390,12 @@ function command(t: TableContext, body: string, lineNo: number): boolean {
     case '--insert': {
       if (chainName === undefined) throw new NetstackParseError(t.field, `${cmd} without a chain`, lineNo);
       const chain = t.chains.get(chainName);
-      if (chain === undefined) throw new NetstackParseError(t.field, `${cmd} to undeclared chain ${chainName} in table ${t.name}`, lineNo);
+      if (chain === undefined)
+        throw new NetstackParseError(
+          t.field,
+          `${cmd} to undeclared chain ${chainName} in table ${t.name}`,
+          lineNo,
+        );
       let first = 2;
       let at = chain.rules.length;
       if (cmd === '-I' || cmd === '--insert') {
@@ -340,7 +403,8 @@ function command(t: TableContext, body: string, lineNo: number): boolean {
         if (n > 2 && !tq[2] && isDigits(tv[2] as string)) {
           at = Number(tv[2]) - 1;
           first = 3;
-          if (at < 0 || at > chain.rules.length) throw new NetstackParseError(t.field, `insert position ${at + 1} out of range`, lineNo);
+          if (at < 0 || at > chain.rules.length)
+            throw new NetstackParseError(t.field, `insert position ${at + 1} out of range`, lineNo);
         }
         chain.inserted = true;
       }
@@ -352,7 +416,8 @@ function command(t: TableContext, body: string, lineNo: number): boolean {
     case '-N':
     case '--new-chain':
       if (chainName === undefined) throw new NetstackParseError(t.field, '-N without a chain', lineNo);
-      if (t.chains.has(chainName)) throw new NetstackParseError(t.field, `chain ${chainName} declared twice in table ${t.name}`, lineNo);
+      if (t.chains.has(chainName))
+        throw new NetstackParseError(t.field, `chain ${chainName} declared twice in table ${t.name}`, lineNo);
       addChain(t, chainName, false, undefined, lineNo, 0, 0);
       return false;
     case '-P':
@@ -425,7 +490,14 @@ class SavedRule implements Rule {
 
   /** The rule as evidence (without its compiled form). */
   toJSON(): RuleRef {
-    return { kind: 'rule', table: this.table, chain: this.chain, index: this.index, line: this.line, text: this.text };
+    return {
+      kind: 'rule',
+      table: this.table,
+      chain: this.chain,
+      index: this.index,
+      line: this.line,
+      text: this.text,
+    };
   }
 }
 
@@ -447,7 +519,10 @@ function headerMatch(t: TableContext, tok: string, negated: boolean, a: string, 
       break;
     case '-p': {
       const proto = protocolNumber(a);
-      m = proto === undefined ? unsupportedMatch('protocol', `protocol ${a} is unknown`, seg) : { kind: 'proto', negated, proto, text: seg };
+      m =
+        proto === undefined
+          ? unsupportedMatch('protocol', `protocol ${a} is unknown`, seg)
+          : { kind: 'proto', negated, proto, text: seg };
       break;
     }
     default:
@@ -458,7 +533,11 @@ function headerMatch(t: TableContext, tok: string, negated: boolean, a: string, 
 }
 
 /** Compiles the options of one rule (tokens from `first` of `body`); throws {@link RuleError} when malformed. */
-function compileRule(t: TableContext, body: string, first: number): { matches: readonly Match[]; target: Target } {
+function compileRule(
+  t: TableContext,
+  body: string,
+  first: number,
+): { matches: readonly Match[]; target: Target } {
   const n = tokenize(body, 0, t.field, 0);
   const family = t.family;
   const matches: Match[] = [];
@@ -481,7 +560,8 @@ function compileRule(t: TableContext, body: string, first: number): { matches: r
       i++;
       continue;
     }
-    if (tq[i] || tok.length < 2 || tok.charCodeAt(0) !== 45) throw new RuleError(`unexpected argument "${tok}"`);
+    if (tq[i] || tok.length < 2 || tok.charCodeAt(0) !== 45)
+      throw new RuleError(`unexpected argument "${tok}"`);
     const segStart = neg ? negStart : (ts[i] as number);
     if (tok.charCodeAt(1) === 45) tok = shortOption(tok);
     if (tok.charCodeAt(1) !== 45) {
@@ -489,7 +569,16 @@ function compileRule(t: TableContext, body: string, first: number): { matches: r
       let negated = neg;
       neg = false;
       let a = '';
-      if (tok === '-s' || tok === '-d' || tok === '-i' || tok === '-o' || tok === '-p' || tok === '-m' || tok === '-j' || tok === '-g') {
+      if (
+        tok === '-s' ||
+        tok === '-d' ||
+        tok === '-i' ||
+        tok === '-o' ||
+        tok === '-p' ||
+        tok === '-m' ||
+        tok === '-j' ||
+        tok === '-g'
+      ) {
         i++;
         if (i < n && tv[i] === '!' && !tq[i]) {
           if (negated) throw new RuleError('double "!"');
@@ -515,7 +604,15 @@ function compileRule(t: TableContext, body: string, first: number): { matches: r
         }
         case '-m': {
           if (negated) throw new RuleError('"!" before -m');
-          const m: ExtBuild<Match> = { name: a, spec: matchExtension(a, family), opts: [], start: segStart, end: segEnd, parts: undefined, orphan: false };
+          const m: ExtBuild<Match> = {
+            name: a,
+            spec: matchExtension(a, family),
+            opts: [],
+            start: segStart,
+            end: segEnd,
+            parts: undefined,
+            orphan: false,
+          };
           mods.push(m);
           cur = m;
           break;
@@ -530,7 +627,15 @@ function compileRule(t: TableContext, body: string, first: number): { matches: r
             jumpText = body.slice(segStart, segEnd);
             cur = undefined;
           } else {
-            target = { name: a, spec: targetExtension(a), opts: [], start: segStart, end: segEnd, parts: undefined, orphan: false };
+            target = {
+              name: a,
+              spec: targetExtension(a),
+              opts: [],
+              start: segStart,
+              end: segEnd,
+              parts: undefined,
+              orphan: false,
+            };
             cur = target;
           }
           break;
@@ -586,7 +691,8 @@ function compileRule(t: TableContext, body: string, first: number): { matches: r
     const key = m.parts === undefined ? mtext : `${m.name}\0${mtext}`;
     let compiled = t.matches.get(key);
     if (compiled === undefined) {
-      if (m.orphan) compiled = unsupportedMatch(m.name, `option ${m.name} belongs to no loaded match or target`, mtext);
+      if (m.orphan)
+        compiled = unsupportedMatch(m.name, `option ${m.name} belongs to no loaded match or target`, mtext);
       else if (m.spec === undefined) compiled = unknownModule(m.name, mtext);
       else compiled = m.spec.compile(m.opts, { family, text: mtext });
       t.matches.set(key, compiled);
@@ -602,16 +708,29 @@ function compileRule(t: TableContext, body: string, first: number): { matches: r
       compiled =
         target.spec !== undefined
           ? target.spec.compile(target.opts, { family, text: ttext })
-          : { kind: 'unsupported', name: target.name, reason: `target ${target.name} is neither a chain of table ${t.name} nor a simulated extension`, text: ttext };
+          : {
+              kind: 'unsupported',
+              name: target.name,
+              reason: `target ${target.name} is neither a chain of table ${t.name} nor a simulated extension`,
+              text: ttext,
+            };
       t.targets.set(ttext, compiled);
     }
   } else if (jumpName !== undefined) {
     const cached = t.targets.get(jumpText);
     if (cached !== undefined) compiled = cached;
     else {
-      if (!jumpGoto && verdictTarget(jumpName, jumpText) !== undefined) compiled = verdictTarget(jumpName, jumpText) as Target;
-      else if (t.chains.has(jumpName)) compiled = { kind: 'jump', chain: jumpName, goto: jumpGoto, text: jumpText };
-      else compiled = { kind: 'unsupported', name: jumpName, reason: `chain ${jumpName} does not exist in table ${t.name}`, text: jumpText };
+      if (!jumpGoto && verdictTarget(jumpName, jumpText) !== undefined)
+        compiled = verdictTarget(jumpName, jumpText) as Target;
+      else if (t.chains.has(jumpName))
+        compiled = { kind: 'jump', chain: jumpName, goto: jumpGoto, text: jumpText };
+      else
+        compiled = {
+          kind: 'unsupported',
+          name: jumpName,
+          reason: `chain ${jumpName} does not exist in table ${t.name}`,
+          text: jumpText,
+        };
       t.targets.set(jumpText, compiled);
     }
   }
@@ -639,7 +758,15 @@ function ownerOf(
     const implicit = implicitModule(proto, family);
     const spec = implicit === undefined ? undefined : matchExtension(implicit, family);
     if (implicit !== undefined && spec?.options.has(name)) {
-      const m: ExtBuild<Match> = { name: implicit, spec, opts: [], start: 0, end: 0, parts: [], orphan: false };
+      const m: ExtBuild<Match> = {
+        name: implicit,
+        spec,
+        opts: [],
+        start: 0,
+        end: 0,
+        parts: [],
+        orphan: false,
+      };
       mods.push(m);
       return m;
     }
@@ -668,8 +795,15 @@ function ruleKeys(r: Rule): { dst: number | string | undefined; dport: number | 
   let dst: number | string | undefined;
   let dport: number | undefined;
   for (const m of r.matches) {
-    if (m.kind === 'addr' && m.dir === 'dst' && !m.negated && m.nets.length === 1 && m.nets[0]?.host === true) dst = hostNetKey(m.nets[0]);
-    else if (m.kind === 'ports' && m.dport !== undefined && !m.dport.negated && m.dport.value[0] === m.dport.value[1]) dport = m.dport.value[0];
+    if (m.kind === 'addr' && m.dir === 'dst' && !m.negated && m.nets.length === 1 && m.nets[0]?.host === true)
+      dst = hostNetKey(m.nets[0]);
+    else if (
+      m.kind === 'ports' &&
+      m.dport !== undefined &&
+      !m.dport.negated &&
+      m.dport.value[0] === m.dport.value[1]
+    )
+      dport = m.dport.value[0];
   }
   return { dst, dport };
 }

@@ -57,7 +57,7 @@ function parseV4(s: string, start: number, end: number): number {
 function v6Words(text: string): [number, number, number, number] | undefined {
   if (!ipaddr.IPv6.isValid(text)) return undefined;
   const p = ipaddr.IPv6.parse(text).parts;
-  const w = (i: number): number => (((p[i] ?? 0) << 16) | (p[i + 1] ?? 0)) | 0;
+  const w = (i: number): number => ((p[i] ?? 0) << 16) | (p[i + 1] ?? 0) | 0;
   return [w(0), w(2), w(4), w(6)];
 }
 
@@ -144,7 +144,13 @@ export function netContains(net: AddrNet, key: AddrKey): boolean {
 }
 
 /** A Map key for one address: the word itself for IPv4, the four words joined for IPv6. */
-export function lookupKey(k: { readonly family: Family; readonly w0: number; readonly w1: number; readonly w2: number; readonly w3: number }): number | string {
+export function lookupKey(k: {
+  readonly family: Family;
+  readonly w0: number;
+  readonly w1: number;
+  readonly w2: number;
+  readonly w3: number;
+}): number | string {
   return k.family === 4 ? k.w0 : `${k.w0},${k.w1},${k.w2},${k.w3}`;
 }
 

@@ -1,7 +1,15 @@
 import type { Packet } from './packet.js';
 import type { IpsetPart } from './ipset-query.js';
 import { addrKeyOf, compareKeys, netContains, type AddrKey, type AddrNet } from './netfilter-addr.js';
-import { CT_STATE_BITS, CT_STATUS_BITS, TCP_FLAG_BITS, type IfaceName, type Match, type PktType, type PortRange } from './netfilter-match.js';
+import {
+  CT_STATE_BITS,
+  CT_STATUS_BITS,
+  TCP_FLAG_BITS,
+  type IfaceName,
+  type Match,
+  type PktType,
+  type PortRange,
+} from './netfilter-match.js';
 import type { Hook, NfContext, NfTuple } from './netfilter-context.js';
 import type { PolicyRef, RuleRef } from './netfilter-ruleset.js';
 import type { NfNat, NfTableDecision, NfUnsupported } from './netfilter.js';
@@ -41,10 +49,13 @@ export interface Env {
   reason: string;
 }
 
-/** {@link evalMatch} results. */
+/** {@link evalMatch}: the match does not match. */
 export const NO = 0;
+/** {@link evalMatch}: the match matches. */
 export const YES = 1;
+/** {@link evalMatch}: a statistic match; the caller splits the path. */
 export const FORK = 2;
+/** {@link evalMatch}: the match cannot be decided in this context (`env.reason` says why). */
 export const UNSUPPORTED = 3;
 
 /** A result code of {@link evalMatch}. */
@@ -151,7 +162,7 @@ function conntrackMatch(m: Extract<Match, { kind: 'conntrack' }>, st: PathState,
   const ct = hasCt(env, st);
   if (m.state !== undefined) {
     const bits = stateBit(env, st) | (ct ? natBits(env, st) : 0);
-    if ((bits & m.state.value) !== 0 === m.state.negated) return NO;
+    if (((bits & m.state.value) !== 0) === m.state.negated) return NO;
   }
   if (!ct) return m.state !== undefined ? YES : NO;
   if (m.dir !== undefined) {
@@ -159,21 +170,35 @@ function conntrackMatch(m: Extract<Match, { kind: 'conntrack' }>, st: PathState,
     if (dir === undefined) return unsupported(env, '--ctdir needs the packet direction (context ct.dir)');
     if (dir !== m.dir) return NO;
   }
-  if (m.origSrc !== undefined || m.origDst !== undefined || m.origSrcPort !== undefined || m.origDstPort !== undefined) {
+  if (
+    m.origSrc !== undefined ||
+    m.origDst !== undefined ||
+    m.origSrcPort !== undefined ||
+    m.origDstPort !== undefined
+  ) {
     const o = origTuple(env);
     if (o === undefined) return unsupported(env, 'conntrack original tuple unknown (context ct.orig)');
     if (m.origSrc !== undefined && addrIn(o.src, m.origSrc.value) === m.origSrc.negated) return NO;
     if (m.origDst !== undefined && addrIn(o.dst, m.origDst.value) === m.origDst.negated) return NO;
-    if (m.origSrcPort !== undefined && inRange(o.sport, m.origSrcPort.value) === m.origSrcPort.negated) return NO;
-    if (m.origDstPort !== undefined && inRange(o.dport, m.origDstPort.value) === m.origDstPort.negated) return NO;
+    if (m.origSrcPort !== undefined && inRange(o.sport, m.origSrcPort.value) === m.origSrcPort.negated)
+      return NO;
+    if (m.origDstPort !== undefined && inRange(o.dport, m.origDstPort.value) === m.origDstPort.negated)
+      return NO;
   }
-  if (m.replSrc !== undefined || m.replDst !== undefined || m.replSrcPort !== undefined || m.replDstPort !== undefined) {
+  if (
+    m.replSrc !== undefined ||
+    m.replDst !== undefined ||
+    m.replSrcPort !== undefined ||
+    m.replDstPort !== undefined
+  ) {
     const r = replyTuple(env, st);
     if (r === undefined) return unsupported(env, 'conntrack reply tuple unknown (context ct.reply)');
     if (m.replSrc !== undefined && addrIn(r.src, m.replSrc.value) === m.replSrc.negated) return NO;
     if (m.replDst !== undefined && addrIn(r.dst, m.replDst.value) === m.replDst.negated) return NO;
-    if (m.replSrcPort !== undefined && inRange(r.sport, m.replSrcPort.value) === m.replSrcPort.negated) return NO;
-    if (m.replDstPort !== undefined && inRange(r.dport, m.replDstPort.value) === m.replDstPort.negated) return NO;
+    if (m.replSrcPort !== undefined && inRange(r.sport, m.replSrcPort.value) === m.replSrcPort.negated)
+      return NO;
+    if (m.replDstPort !== undefined && inRange(r.dport, m.replDstPort.value) === m.replDstPort.negated)
+      return NO;
   }
   if (m.proto !== undefined && (protoOf(st.packet) === m.proto.value) === m.proto.negated) return NO;
   if (m.status !== undefined) {
@@ -182,7 +207,7 @@ function conntrackMatch(m: Extract<Match, { kind: 'conntrack' }>, st: PathState,
     if (given !== undefined) status = given.reduce((b, s) => b | CT_STATUS_BITS[s], 0);
     else if (env.ctx.ctState === 'NEW') status = 0;
     else return unsupported(env, '--ctstatus needs the connection status (context ct.status)');
-    if ((status & m.status.value) !== 0 === m.status.negated) return NO;
+    if (((status & m.status.value) !== 0) === m.status.negated) return NO;
   }
   return YES;
 }
@@ -191,7 +216,8 @@ function setParts(m: Extract<Match, { kind: 'set' }>, st: PathState, env: Env): 
   const type = env.ctx.ipsetType?.(m.name);
   let dims: string[];
   if (type === undefined || type.startsWith('list:')) {
-    if (m.flags.length > 1) return `set ${m.name} is looked up with ${m.flags.length} dimensions but its type is unknown (context ipsetType)`;
+    if (m.flags.length > 1)
+      return `set ${m.name} is looked up with ${m.flags.length} dimensions but its type is unknown (context ipsetType)`;
     dims = ['ip'];
   } else dims = type.slice(type.indexOf(':') + 1).split(',');
   const p = st.packet;
@@ -201,7 +227,8 @@ function setParts(m: Extract<Match, { kind: 'set' }>, st: PathState, env: Env): 
     const dim = dims[i];
     if (dim === 'ip' || dim === 'net') parts.push({ kind: 'ip', ip: fromSrc ? p.src : p.dst });
     else if (dim === 'port') {
-      const port = p.protocol === 'icmp' ? ((p.icmpType ?? 0) << 8) | (p.icmpCode ?? 0) : fromSrc ? p.sport : p.dport;
+      const port =
+        p.protocol === 'icmp' ? ((p.icmpType ?? 0) << 8) | (p.icmpCode ?? 0) : fromSrc ? p.sport : p.dport;
       parts.push({ kind: 'port', port, protocol: p.protocol });
     } else if (dim === 'iface') {
       const name = fromSrc ? env.inName : env.outName;
@@ -248,7 +275,8 @@ export function evalMatch(m: Match, st: PathState, env: Env): MatchResult {
     }
     case 'iface': {
       const name = m.dir === 'in' ? env.inName : env.outName;
-      if (name === undefined) return unsupported(env, `${m.dir === 'in' ? 'input' : 'output'} interface unknown at ${env.hook}`);
+      if (name === undefined)
+        return unsupported(env, `${m.dir === 'in' ? 'input' : 'output'} interface unknown at ${env.hook}`);
       return ifaceIs(name, m.iface) !== m.negated ? YES : NO;
     }
     case 'proto':
@@ -298,9 +326,17 @@ export function evalMatch(m: Match, st: PathState, env: Env): MatchResult {
       const f = env.ctx.addrType;
       if (f === undefined) return unsupported(env, 'address types unknown (context addrType)');
       const dev = m.limitIn ? env.inName : m.limitOut ? env.outName : undefined;
-      if ((m.limitIn || m.limitOut) && dev === undefined) return unsupported(env, 'addrtype --limit-iface needs the interface');
-      if (m.src !== undefined && m.src.value.includes(f(p.src, dev) ?? '') === m.src.negated) return NO;
-      if (m.dst !== undefined && m.dst.value.includes(f(p.dst, dev) ?? '') === m.dst.negated) return NO;
+      if ((m.limitIn || m.limitOut) && dev === undefined)
+        return unsupported(env, 'addrtype --limit-iface needs the interface');
+      for (const [want, ip] of [
+        [m.src, p.src],
+        [m.dst, p.dst],
+      ] as const) {
+        if (want === undefined) continue;
+        const type = f(ip, dev);
+        if (type === undefined) return unsupported(env, `address type of ${ip} unknown`);
+        if (want.value.includes(type) === want.negated) return NO;
+      }
       return YES;
     }
     case 'set': {
@@ -326,7 +362,12 @@ export function evalMatch(m: Match, st: PathState, env: Env): MatchResult {
       if (m.isBridged !== undefined && (pd.out !== undefined) === m.isBridged.negated) return NO;
       if (m.isIn !== undefined && (pd.in === undefined) !== m.isIn.negated) return NO;
       if (m.isOut !== undefined && (pd.out === undefined) !== m.isOut.negated) return NO;
-      if (m.physIn !== undefined && pd.in !== undefined && ifaceIs(pd.in, m.physIn.value) === m.physIn.negated) return NO;
+      if (
+        m.physIn !== undefined &&
+        pd.in !== undefined &&
+        ifaceIs(pd.in, m.physIn.value) === m.physIn.negated
+      )
+        return NO;
       if (m.physOut !== undefined) {
         if (pd.out === undefined) return NO;
         return ifaceIs(pd.out, m.physOut.value) !== m.physOut.negated ? YES : NO;
@@ -347,7 +388,13 @@ export function evalMatch(m: Match, st: PathState, env: Env): MatchResult {
     case 'rpfilter': {
       const f = env.ctx.rpfilter;
       if (f === undefined) return unsupported(env, 'reverse-path lookup unavailable (context rpfilter)');
-      const ok = f({ packet: p, inIf: env.inName, loose: m.loose, validMark: m.validMark, acceptLocal: m.acceptLocal });
+      const ok = f({
+        packet: p,
+        inIf: env.inName,
+        loose: m.loose,
+        validMark: m.validMark,
+        acceptLocal: m.acceptLocal,
+      });
       return ok !== m.invert ? YES : NO;
     }
     case 'owner': {
@@ -368,7 +415,9 @@ export function evalMatch(m: Match, st: PathState, env: Env): MatchResult {
       const f = env.ctx.socketLookup;
       if (f === undefined) return unsupported(env, 'socket table unknown (context socketLookup)');
       if (m.restoreSkmark) return unsupported(env, '--restore-skmark needs the socket mark');
-      return f({ packet: p, inIf: env.inName, transparent: m.transparent, nowildcard: m.nowildcard }) ? YES : NO;
+      return f({ packet: p, inIf: env.inName, transparent: m.transparent, nowildcard: m.nowildcard })
+        ? YES
+        : NO;
     }
     case 'length': {
       const len = env.ctx.length;

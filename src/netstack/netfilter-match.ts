@@ -471,7 +471,10 @@ function options(list: readonly (readonly [string, string, number])[]): Readonly
   return new Map(list.map(([alias, canonical, arity]) => [alias, [canonical, arity] as const]));
 }
 
-function spec<T>(list: readonly (readonly [string, string, number])[], compile: (opts: readonly RawOption[], c: CompileContext) => T): ExtensionSpec<T> {
+function spec<T>(
+  list: readonly (readonly [string, string, number])[],
+  compile: (opts: readonly RawOption[], c: CompileContext) => T,
+): ExtensionSpec<T> {
   return { options: options(list), compile };
 }
 
@@ -480,7 +483,10 @@ function unsupported(module: string, reason: string, text: string): UnsupportedM
 }
 
 /** Wraps a compiler so that invalid or unsimulated option values give an unsupported marker. */
-function guarded(module: string, compile: (opts: readonly RawOption[], c: CompileContext) => Match): (opts: readonly RawOption[], c: CompileContext) => Match {
+function guarded(
+  module: string,
+  compile: (opts: readonly RawOption[], c: CompileContext) => Match,
+): (opts: readonly RawOption[], c: CompileContext) => Match {
   return (opts, c) => {
     try {
       return compile(opts, c);
@@ -498,7 +504,8 @@ function portsSpec(module: 'tcp' | 'udp' | 'sctp'): ExtensionSpec<Match> {
     ['dport', 'dport', 1],
     ['destination-port', 'dport', 1],
   ];
-  if (module === 'tcp') list.push(['tcp-flags', 'tcp-flags', 2], ['syn', 'syn', 0], ['tcp-option', 'tcp-option', 1]);
+  if (module === 'tcp')
+    list.push(['tcp-flags', 'tcp-flags', 2], ['syn', 'syn', 0], ['tcp-option', 'tcp-option', 1]);
   if (module === 'sctp') list.push(['chunk-types', 'chunk-types', 2]);
   return spec(
     list,
@@ -509,8 +516,13 @@ function portsSpec(module: 'tcp' | 'udp' | 'sctp'): ExtensionSpec<Match> {
       for (const o of opts) {
         if (o.name === 'sport') sport = { value: parsePortRange(arg(o)), negated: o.negated };
         else if (o.name === 'dport') dport = { value: parsePortRange(arg(o)), negated: o.negated };
-        else if (o.name === 'tcp-flags') tcpFlags = { value: { mask: tcpFlagList(arg(o, 0)), comp: tcpFlagList(arg(o, 1)) }, negated: o.negated };
-        else if (o.name === 'syn') tcpFlags = { value: { mask: 1 | 2 | 4 | 16, comp: 2 }, negated: o.negated };
+        else if (o.name === 'tcp-flags')
+          tcpFlags = {
+            value: { mask: tcpFlagList(arg(o, 0)), comp: tcpFlagList(arg(o, 1)) },
+            negated: o.negated,
+          };
+        else if (o.name === 'syn')
+          tcpFlags = { value: { mask: 1 | 2 | 4 | 16, comp: 2 }, negated: o.negated };
         else fail(`--${o.name} is not simulated`);
       }
       return { kind: 'ports', module, sport, dport, tcpFlags, text: c.text };
@@ -755,7 +767,20 @@ const stateSpec = spec(
 );
 
 /** Address types of `-m addrtype` (the kernel's RTN_* names). */
-export const ADDR_TYPES = ['UNSPEC', 'UNICAST', 'LOCAL', 'BROADCAST', 'ANYCAST', 'MULTICAST', 'BLACKHOLE', 'UNREACHABLE', 'PROHIBIT', 'THROW', 'NAT', 'XRESOLVE'] as const;
+export const ADDR_TYPES = [
+  'UNSPEC',
+  'UNICAST',
+  'LOCAL',
+  'BROADCAST',
+  'ANYCAST',
+  'MULTICAST',
+  'BLACKHOLE',
+  'UNREACHABLE',
+  'PROHIBIT',
+  'THROW',
+  'NAT',
+  'XRESOLVE',
+] as const;
 
 const addrtypeSpec = spec(
   [
@@ -771,7 +796,8 @@ const addrtypeSpec = spec(
     let limitOut = false;
     const types = (t: string): string[] => {
       const list = t.split(',').map((x) => x.toUpperCase());
-      for (const x of list) if (!(ADDR_TYPES as readonly string[]).includes(x)) fail(`unknown address type ${x}`);
+      for (const x of list)
+        if (!(ADDR_TYPES as readonly string[]).includes(x)) fail(`unknown address type ${x}`);
       return list;
     };
     for (const o of opts) {
@@ -811,7 +837,8 @@ const setSpec = spec(
           .split(',')
           .map((f) => (f === 'src' || f === 'dst' ? f : fail(`unknown set flag ${f}`)));
       } else if (o.name === 'return-nomatch') returnNomatch = true;
-      else if (o.name.startsWith('packets-') || o.name.startsWith('bytes-')) fail(`--${o.name} (counter match) is not simulated`);
+      else if (o.name.startsWith('packets-') || o.name.startsWith('bytes-'))
+        fail(`--${o.name} (counter match) is not simulated`);
     }
     if (name === undefined) fail('expects --match-set');
     return { kind: 'set', negated, name, flags, returnNomatch, text: c.text };
@@ -953,7 +980,9 @@ const hashlimitSpec = spec(
   },
 );
 
-const nfacctSpec = spec([['nfacct-name', 'nfacct-name', 1]], (_opts, c) => assumed('nfacct', true, 'nfacct only counts', c.text));
+const nfacctSpec = spec([['nfacct-name', 'nfacct-name', 1]], (_opts, c) =>
+  assumed('nfacct', true, 'nfacct only counts', c.text),
+);
 
 const policySpec = spec(
   [
@@ -985,7 +1014,14 @@ const rpfilterSpec = spec(
   ],
   (opts, c): RpfilterMatch => {
     const has = (n: string): boolean => opts.some((o) => o.name === n);
-    return { kind: 'rpfilter', loose: has('loose'), validMark: has('validmark'), acceptLocal: has('accept-local'), invert: has('invert'), text: c.text };
+    return {
+      kind: 'rpfilter',
+      loose: has('loose'),
+      validMark: has('validmark'),
+      acceptLocal: has('accept-local'),
+      invert: has('invert'),
+      text: c.text,
+    };
   },
 );
 
@@ -1019,7 +1055,13 @@ const socketSpec = spec(
   ],
   (opts, c): SocketMatch => {
     const has = (n: string): boolean => opts.some((o) => o.name === n);
-    return { kind: 'socket', transparent: has('transparent'), nowildcard: has('nowildcard'), restoreSkmark: has('restore-skmark'), text: c.text };
+    return {
+      kind: 'socket',
+      transparent: has('transparent'),
+      nowildcard: has('nowildcard'),
+      restoreSkmark: has('restore-skmark'),
+      text: c.text,
+    };
   },
 );
 
@@ -1042,7 +1084,13 @@ function ttlSpec(prefix: 'ttl' | 'hl'): ExtensionSpec<Match> {
     guarded(prefix, (opts, c): TtlMatch => {
       const o = opts[0];
       if (o === undefined || opts.length > 1) fail(`expects one --${prefix}-eq|lt|gt`);
-      return { kind: 'ttl', op: o.name as 'eq' | 'lt' | 'gt', negated: o.negated, value: parseUint(arg(o), 255), text: c.text };
+      return {
+        kind: 'ttl',
+        op: o.name as 'eq' | 'lt' | 'gt',
+        negated: o.negated,
+        value: parseUint(arg(o), 255),
+        text: c.text,
+      };
     }),
   );
 }
@@ -1053,13 +1101,22 @@ const pkttypeSpec = spec(
     const o = opts[0];
     if (o === undefined) fail('expects --pkt-type');
     const t = arg(o).toLowerCase();
-    const type: PktType | undefined = t === 'unicast' || t === 'host' ? 'unicast' : t === 'broadcast' || t === 'multicast' || t === 'otherhost' ? t : undefined;
+    const type: PktType | undefined =
+      t === 'unicast' || t === 'host'
+        ? 'unicast'
+        : t === 'broadcast' || t === 'multicast' || t === 'otherhost'
+          ? t
+          : undefined;
     if (type === undefined) fail(`packet type ${t} is not simulated`);
     return { kind: 'pkttype', negated: o.negated, type, text: c.text };
   }),
 );
 
-const commentSpec = spec([['comment', 'comment', 1]], (opts, c): CommentMatch => ({ kind: 'comment', comment: opts[0]?.args[0] ?? '', text: c.text }));
+const commentSpec = spec([['comment', 'comment', 1]], (opts, c): CommentMatch => ({
+  kind: 'comment',
+  comment: opts[0]?.args[0] ?? '',
+  text: c.text,
+}));
 
 const multiportSpec = spec(
   [
@@ -1151,7 +1208,13 @@ export function unsupportedMatch(module: string, reason: string, text: string): 
 }
 
 /** Builds a `-s`/`-d` match from a comma-separated operand; `undefined` when an address is invalid. */
-export function compileAddr(dir: 'src' | 'dst', negated: boolean, operand: string, family: Family, text: string): AddrMatch | undefined {
+export function compileAddr(
+  dir: 'src' | 'dst',
+  negated: boolean,
+  operand: string,
+  family: Family,
+  text: string,
+): AddrMatch | undefined {
   const nets: AddrNet[] = [];
   for (const part of operand.split(',')) {
     const n = parseAddrNet(part, family);

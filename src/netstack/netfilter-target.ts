@@ -1,6 +1,13 @@
 import type { Family } from './packet.js';
 import { parseAddrNet, type AddrNet } from './netfilter-addr.js';
-import { parseUint, parseValueMask, type CompileContext, type ExtensionSpec, type PortRange, type RawOption } from './netfilter-match.js';
+import {
+  parseUint,
+  parseValueMask,
+  type CompileContext,
+  type ExtensionSpec,
+  type PortRange,
+  type RawOption,
+} from './netfilter-match.js';
 
 /** No `-j`: the rule only counts packets. */
 export interface NoTarget {
@@ -94,7 +101,17 @@ export interface UnsupportedTarget {
 }
 
 /** What a rule does when its matches match. */
-export type Target = NoTarget | VerdictTarget | JumpTarget | RejectTarget | MarkTarget | ConnmarkTarget | NatTarget | NotrackTarget | NoopTarget | UnsupportedTarget;
+export type Target =
+  | NoTarget
+  | VerdictTarget
+  | JumpTarget
+  | RejectTarget
+  | MarkTarget
+  | ConnmarkTarget
+  | NatTarget
+  | NotrackTarget
+  | NoopTarget
+  | UnsupportedTarget;
 
 class Invalid extends Error {}
 
@@ -108,7 +125,11 @@ function arg(o: RawOption, i = 0): string {
   return a;
 }
 
-function spec(list: readonly (readonly [string, number])[], compile: (opts: readonly RawOption[], c: CompileContext) => Target, name: string): ExtensionSpec<Target> {
+function spec(
+  list: readonly (readonly [string, number])[],
+  compile: (opts: readonly RawOption[], c: CompileContext) => Target,
+  name: string,
+): ExtensionSpec<Target> {
   return {
     options: new Map(list.map(([o, arity]) => [o, [o, arity] as const])),
     compile: (opts, c) => {
@@ -235,7 +256,10 @@ function portRange(text: string): PortRange {
 }
 
 /** Splits `ip[-ip][:port[-port]]` or `[ip6[-ip6]]:port[-port]` into address range and ports. */
-function natRange(text: string, family: Family): { addr: string | undefined; ports: PortRange | undefined; note: string | undefined } {
+function natRange(
+  text: string,
+  family: Family,
+): { addr: string | undefined; ports: PortRange | undefined; note: string | undefined } {
   if (text.includes('/')) fail(`port shift (${text}) is not simulated`);
   let addrPart: string;
   let portPart: string | undefined;
@@ -265,7 +289,8 @@ function natRange(text: string, family: Family): { addr: string | undefined; por
   let ports: PortRange | undefined;
   if (portPart !== undefined) {
     ports = portRange(portPart);
-    if (ports[0] !== ports[1]) note = `${note === undefined ? '' : `${note}; `}port range ${portPart}: the first port is assumed`;
+    if (ports[0] !== ports[1])
+      note = `${note === undefined ? '' : `${note}; `}port range ${portPart}: the first port is assumed`;
   }
   return { addr, ports, note };
 }
@@ -300,7 +325,10 @@ function portsTarget(nat: 'masquerade' | 'redirect', name: string): ExtensionSpe
     (opts, c) => {
       const o = opts.find((x) => x.name === 'to-ports');
       const ports = o === undefined ? undefined : portRange(arg(o));
-      const note = ports !== undefined && ports[0] !== ports[1] ? `port range ${arg(o as RawOption)}: the first port is assumed` : undefined;
+      const note =
+        ports !== undefined && ports[0] !== ports[1]
+          ? `port range ${arg(o as RawOption)}: the first port is assumed`
+          : undefined;
       return { kind: 'nat', nat, addr: undefined, netmap: undefined, ports, note, text: c.text };
     },
     name,
@@ -314,14 +342,26 @@ const netmapSpec = spec(
     if (o === undefined) fail('NETMAP without --to');
     const net = parseAddrNet(arg(o), c.family);
     if (net === undefined) fail(`bad prefix ${arg(o)}`);
-    return { kind: 'nat', nat: 'netmap', addr: undefined, netmap: net, ports: undefined, note: undefined, text: c.text };
+    return {
+      kind: 'nat',
+      nat: 'netmap',
+      addr: undefined,
+      netmap: net,
+      ports: undefined,
+      note: undefined,
+      text: c.text,
+    };
   },
   'NETMAP',
 );
 
 const rejectSpec = spec(
   [['reject-with', 1]],
-  (opts, c) => ({ kind: 'reject', with: opts[0]?.args[0] ?? (c.family === 4 ? 'icmp-port-unreachable' : 'icmp6-port-unreachable'), text: c.text }),
+  (opts, c) => ({
+    kind: 'reject',
+    with: opts[0]?.args[0] ?? (c.family === 4 ? 'icmp-port-unreachable' : 'icmp6-port-unreachable'),
+    text: c.text,
+  }),
   'REJECT',
 );
 
@@ -336,7 +376,10 @@ const ctSpec = spec(
     ['zone-reply', 1],
     ['timeout', 1],
   ],
-  (opts, c) => (opts.some((o) => o.name === 'notrack') ? { kind: 'notrack', text: c.text } : { kind: 'noop', name: 'CT', text: c.text }),
+  (opts, c) =>
+    opts.some((o) => o.name === 'notrack')
+      ? { kind: 'notrack', text: c.text }
+      : { kind: 'noop', name: 'CT', text: c.text },
   'CT',
 );
 
@@ -344,7 +387,11 @@ function noop(name: string, list: readonly (readonly [string, number])[]): Exten
   return spec(list, (_opts, c) => ({ kind: 'noop', name, text: c.text }), name);
 }
 
-function unsupportedSpec(name: string, reason: string, list: readonly (readonly [string, number])[]): ExtensionSpec<Target> {
+function unsupportedSpec(
+  name: string,
+  reason: string,
+  list: readonly (readonly [string, number])[],
+): ExtensionSpec<Target> {
   return spec(list, (_opts, c) => ({ kind: 'unsupported', name, reason, text: c.text }), name);
 }
 
@@ -381,23 +428,98 @@ const TARGETS: ReadonlyMap<string, ExtensionSpec<Target>> = new Map<string, Exte
       ['nflog-threshold', 1],
     ]),
   ],
-  ['ULOG', noop('ULOG', [['ulog-nlgroup', 1], ['ulog-prefix', 1], ['ulog-cprange', 1], ['ulog-qthreshold', 1]])],
+  [
+    'ULOG',
+    noop('ULOG', [
+      ['ulog-nlgroup', 1],
+      ['ulog-prefix', 1],
+      ['ulog-cprange', 1],
+      ['ulog-qthreshold', 1],
+    ]),
+  ],
   ['TRACE', noop('TRACE', [])],
-  ['TCPMSS', noop('TCPMSS', [['set-mss', 1], ['clamp-mss-to-pmtu', 0]])],
+  [
+    'TCPMSS',
+    noop('TCPMSS', [
+      ['set-mss', 1],
+      ['clamp-mss-to-pmtu', 0],
+    ]),
+  ],
   ['CHECKSUM', noop('CHECKSUM', [['checksum-fill', 0]])],
   ['CLASSIFY', noop('CLASSIFY', [['set-class', 1]])],
-  ['DSCP', noop('DSCP', [['set-dscp', 1], ['set-dscp-class', 1]])],
-  ['TOS', noop('TOS', [['set-tos', 1], ['and-tos', 1], ['or-tos', 1], ['xor-tos', 1]])],
+  [
+    'DSCP',
+    noop('DSCP', [
+      ['set-dscp', 1],
+      ['set-dscp-class', 1],
+    ]),
+  ],
+  [
+    'TOS',
+    noop('TOS', [
+      ['set-tos', 1],
+      ['and-tos', 1],
+      ['or-tos', 1],
+      ['xor-tos', 1],
+    ]),
+  ],
   ['ECN', noop('ECN', [['ecn-tcp-remove', 0]])],
-  ['TTL', noop('TTL', [['ttl-set', 1], ['ttl-dec', 1], ['ttl-inc', 1]])],
-  ['HL', noop('HL', [['hl-set', 1], ['hl-dec', 1], ['hl-inc', 1]])],
+  [
+    'TTL',
+    noop('TTL', [
+      ['ttl-set', 1],
+      ['ttl-dec', 1],
+      ['ttl-inc', 1],
+    ]),
+  ],
+  [
+    'HL',
+    noop('HL', [
+      ['hl-set', 1],
+      ['hl-dec', 1],
+      ['hl-inc', 1],
+    ]),
+  ],
   ['AUDIT', noop('AUDIT', [['type', 1]])],
   ['SECMARK', noop('SECMARK', [['selctx', 1]])],
-  ['CONNSECMARK', noop('CONNSECMARK', [['save', 0], ['restore', 0]])],
-  ['IDLETIMER', noop('IDLETIMER', [['timeout', 1], ['label', 1], ['alarm', 0]])],
-  ['LED', noop('LED', [['led-trigger-id', 1], ['led-delay', 1], ['led-always-blink', 0]])],
-  ['TEE', noop('TEE', [['gateway', 1], ['oif', 1]])],
-  ['RATEEST', noop('RATEEST', [['rateest-name', 1], ['rateest-interval', 1], ['rateest-ewmalog', 1]])],
+  [
+    'CONNSECMARK',
+    noop('CONNSECMARK', [
+      ['save', 0],
+      ['restore', 0],
+    ]),
+  ],
+  [
+    'IDLETIMER',
+    noop('IDLETIMER', [
+      ['timeout', 1],
+      ['label', 1],
+      ['alarm', 0],
+    ]),
+  ],
+  [
+    'LED',
+    noop('LED', [
+      ['led-trigger-id', 1],
+      ['led-delay', 1],
+      ['led-always-blink', 0],
+    ]),
+  ],
+  [
+    'TEE',
+    noop('TEE', [
+      ['gateway', 1],
+      ['oif', 1],
+    ]),
+  ],
+  [
+    'RATEEST',
+    noop('RATEEST', [
+      ['rateest-name', 1],
+      ['rateest-interval', 1],
+      ['rateest-ewmalog', 1],
+    ]),
+  ],
   [
     'SET',
     noop('SET', [
@@ -411,10 +533,34 @@ const TARGETS: ReadonlyMap<string, ExtensionSpec<Target>> = new Map<string, Exte
       ['map-queue', 0],
     ]),
   ],
-  ['NFQUEUE', unsupportedSpec('NFQUEUE', 'the verdict comes from a user-space program', [['queue-num', 1], ['queue-balance', 1], ['queue-bypass', 0], ['queue-cpu-fanout', 0]])],
+  [
+    'NFQUEUE',
+    unsupportedSpec('NFQUEUE', 'the verdict comes from a user-space program', [
+      ['queue-num', 1],
+      ['queue-balance', 1],
+      ['queue-bypass', 0],
+      ['queue-cpu-fanout', 0],
+    ]),
+  ],
   ['QUEUE', unsupportedSpec('QUEUE', 'the verdict comes from a user-space program', [])],
-  ['TPROXY', unsupportedSpec('TPROXY', 'transparent proxying needs the socket table', [['on-port', 1], ['on-ip', 1], ['tproxy-mark', 1]])],
-  ['SYNPROXY', unsupportedSpec('SYNPROXY', 'SYN proxying is not simulated', [['sack-perm', 0], ['timestamp', 0], ['wscale', 1], ['mss', 1], ['ecn', 0]])],
+  [
+    'TPROXY',
+    unsupportedSpec('TPROXY', 'transparent proxying needs the socket table', [
+      ['on-port', 1],
+      ['on-ip', 1],
+      ['tproxy-mark', 1],
+    ]),
+  ],
+  [
+    'SYNPROXY',
+    unsupportedSpec('SYNPROXY', 'SYN proxying is not simulated', [
+      ['sack-perm', 0],
+      ['timestamp', 0],
+      ['wscale', 1],
+      ['mss', 1],
+      ['ecn', 0],
+    ]),
+  ],
   ['HMARK', unsupportedSpec('HMARK', 'hash-based marks are not simulated', [])],
 ]);
 

@@ -1,7 +1,17 @@
 import type { CtState, Packet } from './packet.js';
 import { addrKeyOf, formatV4, lookupKey } from './netfilter-addr.js';
 import type { Hook, NfContext } from './netfilter-context.js';
-import { beforeConntrack, evalMatch, hasCt, hasPorts, NO, UNSUPPORTED, YES, type Env, type PathState } from './netfilter-eval.js';
+import {
+  beforeConntrack,
+  evalMatch,
+  hasCt,
+  hasPorts,
+  NO,
+  UNSUPPORTED,
+  YES,
+  type Env,
+  type PathState,
+} from './netfilter-eval.js';
 import type { StatisticMatch } from './netfilter-match.js';
 import type { Chain, NfTable, NfTableName, PolicyRef, Rule, RuleRef, RuleSet } from './netfilter-ruleset.js';
 import type { NatKind, NatTarget } from './netfilter-target.js';
@@ -42,7 +52,10 @@ export interface NfOutcome {
   /** The packet after MARK/CONNMARK restore and NAT rewrites. */
   readonly packet: Packet;
   readonly nat?: NfNat;
-  /** For drop/reject the rule or policy that decided; for accept the decision of the last table traversed. */
+  /**
+   * For drop/reject the rule or policy that decided; for accept the decision of the last table
+   * traversed other than nat (which only translates), or of nat when it was the only one.
+   */
   readonly decidedBy?: RuleRef | PolicyRef;
   readonly decisions: readonly NfTableDecision[];
   /** Every rule whose matches matched, in order (jumps and returns included), and policies applied. */
@@ -90,7 +103,13 @@ function hasOutput(hook: Hook): boolean {
 }
 
 function clone(st: PathState, probability: number): PathState {
-  return { ...st, probability, trace: [...st.trace], unsupported: [...st.unsupported], decisions: [...st.decisions] };
+  return {
+    ...st,
+    probability,
+    trace: [...st.trace],
+    unsupported: [...st.unsupported],
+    decisions: [...st.decisions],
+  };
 }
 
 /**
@@ -106,10 +125,12 @@ function clone(st: PathState, probability: number): PathState {
  */
 export function traverseHook(rules: RuleSet, hook: Hook, ctx: NfContext): NfOutcome[] {
   const p = ctx.packet;
-  if (p.family !== rules.family) throw new Error(`traverseHook: IPv${p.family} packet against ${rules.field} (IPv${rules.family}) rules`);
+  if (p.family !== rules.family)
+    throw new Error(`traverseHook: IPv${p.family} packet against ${rules.field} (IPv${rules.family}) rules`);
   const src = addrKeyOf(p.src, p.family);
   const dst = addrKeyOf(p.dst, p.family);
-  if (src === undefined || dst === undefined) throw new Error(`traverseHook: bad packet addresses ${p.src} -> ${p.dst}`);
+  if (src === undefined || dst === undefined)
+    throw new Error(`traverseHook: bad packet addresses ${p.src} -> ${p.dst}`);
   const env: Env = {
     ctx,
     hook,
@@ -172,11 +193,21 @@ export function traverseHook(rules: RuleSet, hook: Hook, ctx: NfContext): NfOutc
     }
     states = next;
   }
-  for (const st of states) done.push(outcome(st, 'accept', st.decisions[st.decisions.length - 1]?.decidedBy, undefined, ctx));
+  for (const st of states) {
+    const filtering = st.decisions.filter((d) => d.table !== 'nat');
+    const last = filtering[filtering.length - 1] ?? st.decisions[st.decisions.length - 1];
+    done.push(outcome(st, 'accept', last?.decidedBy, undefined, ctx));
+  }
   return done;
 }
 
-function outcome(st: PathState, verdict: NfVerdict, by: RuleRef | PolicyRef | undefined, rejectWith: string | undefined, ctx: NfContext): NfOutcome {
+function outcome(
+  st: PathState,
+  verdict: NfVerdict,
+  by: RuleRef | PolicyRef | undefined,
+  rejectWith: string | undefined,
+  ctx: NfContext,
+): NfOutcome {
   return {
     probability: st.probability,
     verdict,
@@ -297,7 +328,15 @@ function walk(table: NfTable, chain: Chain, from: number, st: PathState, env: En
 }
 
 /** Applies the target of a matched rule; returns the path to continue with, or `undefined` when it ended here. */
-function fire(table: NfTable, chain: Chain, pos: number, rule: Rule, st: PathState, env: Env, ends: End[]): PathState | undefined {
+function fire(
+  table: NfTable,
+  chain: Chain,
+  pos: number,
+  rule: Rule,
+  st: PathState,
+  env: Env,
+  ends: End[],
+): PathState | undefined {
   st.trace.push(rule);
   const t = rule.target;
   switch (t.kind) {
@@ -317,11 +356,19 @@ function fire(table: NfTable, chain: Chain, pos: number, rule: Rule, st: PathSta
     case 'jump': {
       const target = table.chains.get(t.chain);
       if (target === undefined) {
-        st.unsupported.push({ rule, reason: `chain ${t.chain} does not exist`, assumption: 'target ignored; continued with the next rule' });
+        st.unsupported.push({
+          rule,
+          reason: `chain ${t.chain} does not exist`,
+          assumption: 'target ignored; continued with the next rule',
+        });
         return st;
       }
       if (env.active.has(t.chain) || target.builtin) {
-        st.unsupported.push({ rule, reason: `jump to ${t.chain} loops (the kernel refuses such a rule set)`, assumption: 'the packet is dropped' });
+        st.unsupported.push({
+          rule,
+          reason: `jump to ${t.chain} loops (the kernel refuses such a rule set)`,
+          assumption: 'the packet is dropped',
+        });
         ends.push({ st, verdict: 'drop', by: rule });
         return undefined;
       }
@@ -356,13 +403,21 @@ function fire(table: NfTable, chain: Chain, pos: number, rule: Rule, st: PathSta
       return st;
     case 'nat':
       if (env.table !== 'nat') {
-        st.unsupported.push({ rule, reason: `${t.nat.toUpperCase()} outside the nat table`, assumption: 'target ignored; continued with the next rule' });
+        st.unsupported.push({
+          rule,
+          reason: `${t.nat.toUpperCase()} outside the nat table`,
+          assumption: 'target ignored; continued with the next rule',
+        });
         return st;
       }
       nat(t, rule, st, env, ends);
       return undefined;
     case 'unsupported':
-      st.unsupported.push({ rule, reason: t.reason, assumption: 'target ignored; continued with the next rule' });
+      st.unsupported.push({
+        rule,
+        reason: t.reason,
+        assumption: 'target ignored; continued with the next rule',
+      });
       return st;
   }
 }
@@ -383,7 +438,10 @@ function netmapped(ip: string, t: NatTarget, p: Packet): string | undefined {
 function nat(t: NatTarget, rule: Rule, st: PathState, env: Env, ends: End[]): void {
   const p = st.packet;
   const ctx = env.ctx;
-  const dstSide = t.nat === 'dnat' || t.nat === 'redirect' || (t.nat === 'netmap' && (env.hook === 'PREROUTING' || env.hook === 'OUTPUT'));
+  const dstSide =
+    t.nat === 'dnat' ||
+    t.nat === 'redirect' ||
+    (t.nat === 'netmap' && (env.hook === 'PREROUTING' || env.hook === 'OUTPUT'));
   const oldIp = dstSide ? p.dst : p.src;
   const oldPort = dstSide ? p.dport : p.sport;
   let ip: string | undefined;
@@ -395,7 +453,11 @@ function nat(t: NatTarget, rule: Rule, st: PathState, env: Env, ends: End[]): vo
     case 'netmap':
       ip = netmapped(oldIp, t, p);
       if (ip === undefined) {
-        st.unsupported.push({ rule, reason: 'NETMAP is simulated for IPv4 only', assumption: 'address not rewritten; nat table accepted' });
+        st.unsupported.push({
+          rule,
+          reason: 'NETMAP is simulated for IPv4 only',
+          assumption: 'address not rewritten; nat table accepted',
+        });
         ends.push({ st, verdict: 'accept', by: rule });
         return;
       }
@@ -403,7 +465,11 @@ function nat(t: NatTarget, rule: Rule, st: PathState, env: Env, ends: End[]): vo
     case 'masquerade': {
       const out = env.outName;
       if (ctx.masqueradeSource === undefined || out === undefined || out === '') {
-        st.unsupported.push({ rule, reason: 'MASQUERADE needs the output interface and its address (context masqueradeSource)', assumption: 'source not rewritten; nat table accepted' });
+        st.unsupported.push({
+          rule,
+          reason: 'MASQUERADE needs the output interface and its address (context masqueradeSource)',
+          assumption: 'source not rewritten; nat table accepted',
+        });
         ends.push({ st, verdict: 'accept', by: rule });
         return;
       }
@@ -417,7 +483,11 @@ function nat(t: NatTarget, rule: Rule, st: PathState, env: Env, ends: End[]): vo
     case 'redirect':
       if (env.hook === 'OUTPUT') ip = p.family === 4 ? '127.0.0.1' : '::1';
       else if (ctx.redirectAddress === undefined) {
-        st.unsupported.push({ rule, reason: 'REDIRECT needs the input interface address (context redirectAddress)', assumption: 'destination not rewritten; nat table accepted' });
+        st.unsupported.push({
+          rule,
+          reason: 'REDIRECT needs the input interface address (context redirectAddress)',
+          assumption: 'destination not rewritten; nat table accepted',
+        });
         ends.push({ st, verdict: 'accept', by: rule });
         return;
       } else {
@@ -433,7 +503,11 @@ function nat(t: NatTarget, rule: Rule, st: PathState, env: Env, ends: End[]): vo
   const np: Packet = dstSide ? { ...p, dst: ip, dport: port } : { ...p, src: ip, sport: port };
   const key = addrKeyOf(ip, p.family);
   if (key === undefined) {
-    st.unsupported.push({ rule, reason: `NAT address ${ip} is not an IPv${p.family} address`, assumption: 'address not rewritten; nat table accepted' });
+    st.unsupported.push({
+      rule,
+      reason: `NAT address ${ip} is not an IPv${p.family} address`,
+      assumption: 'address not rewritten; nat table accepted',
+    });
     ends.push({ st, verdict: 'accept', by: rule });
     return;
   }

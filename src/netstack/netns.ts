@@ -11,6 +11,7 @@ import { parseIptablesSave, type RuleSet } from './iptables-parse.js';
 import { parseIpsetSave, createIpsetMatcher } from './ipset.js';
 import { parseIpvs, type IpvsState } from './ipvs.js';
 import type { IpsetMatcher } from './ipset-query.js';
+import { nativeTables, parseNftables, type NftRuleset } from './nftables.js';
 
 /**
  * One network namespace, parsed and indexed from its Dump: everything the simulators need to
@@ -33,8 +34,12 @@ export interface Netns {
   readonly iptables4: readonly RuleSet[];
   readonly iptables6: readonly RuleSet[];
   readonly ipset: IpsetMatcher | undefined;
+  /** The type of each ipset (`hash:ip,port`), for netfilter's `set` match. */
+  readonly ipsetType: (name: string) => string | undefined;
   readonly listeners: readonly Listener[] | undefined;
   readonly ipvs: IpvsState | undefined;
+  /** The native nftables ruleset (kube-proxy's nftables mode), when it has tables iptables-nft does not manage. */
+  readonly nftables: NftRuleset | undefined;
   /** Dump fields that were not collected. */
   readonly missing: ReadonlySet<DumpField>;
 }
@@ -73,6 +78,7 @@ export function buildNetns(name: string, dump: Dump): Netns {
   const legacy = field('iptablesLegacy', () => parseIptablesSave(dump.iptablesLegacy ?? '', 'iptablesLegacy'));
   const v6 = field('ip6tables', () => parseIptablesSave(dump.ip6tables ?? '', 'ip6tables'));
   const ipsetState = field('ipsets', () => parseIpsetSave(dump.ipsets ?? ''));
+  const nft = field('nftables', () => parseNftables(dump.nftables));
   return {
     name,
     dump,
@@ -87,8 +93,10 @@ export function buildNetns(name: string, dump: Dump): Netns {
     iptables4: [v4, legacy].filter((r): r is RuleSet => r !== undefined),
     iptables6: v6 === undefined ? [] : [v6],
     ipset: ipsetState === undefined ? undefined : createIpsetMatcher(ipsetState),
+    ipsetType: (name: string) => ipsetState?.sets.get(name)?.type,
     listeners: field('listeners', () => parseListeners(dump.listeners ?? '')),
     ipvs: field('ipvs', () => parseIpvs(dump.ipvs ?? '')),
+    nftables: nft !== undefined && nativeTables(nft).length > 0 ? nft : undefined,
     missing,
   };
 }

@@ -18,6 +18,7 @@ import {
 } from './sysctls.js';
 import { lookupListener } from './listeners.js';
 import { traverseHook, type Hook, type NfOutcome } from './netfilter.js';
+import { traverseNftHook, type NftHook } from './nftables.js';
 import { lookupIpvs, schedulableRealServers, formatIpvsService } from './ipvs.js';
 import { hostPort, invertTuple, sameTuple, tupleOf, type CtEntry, type Tuple } from './conntrack.js';
 
@@ -70,7 +71,8 @@ export interface Drop {
   readonly host: string;
   readonly code: string;
   readonly reason: string;
-  readonly evidence?: readonly string[];
+  /** The rule, route or sysctl behind it: e.g. `{ table, chain, index, rule }` for iptables. */
+  readonly evidence?: Readonly<Record<string, unknown>>;
 }
 
 /** One way a connection can go (Service backends and ECMP fork the path), with its probability. */
@@ -267,9 +269,10 @@ export interface Crossing {
 
 const step = (s: State, st: TraceStep): State => ({ ...s, steps: [...s.steps, st] });
 
-function dropped(s: State, host: string, packet: Packet, code: string, reason: string, notify: Outcome, evidence?: readonly string[]): Terminal {
+function dropped(s: State, host: string, packet: Packet, code: string, reason: string, notify: Outcome, evidence?: Readonly<Record<string, unknown>>): Terminal {
   const d: Drop = evidence === undefined ? { host, code, reason } : { host, code, reason, evidence };
-  return { kind: 'dropped', state: step(s, { host, kind: 'drop', detail: `${code}: ${reason}`, packet, ...(evidence ? { evidence } : {}) }), drop: d, notify };
+  const lines = evidence === undefined ? undefined : Object.entries(evidence).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join('; ') : String(v)}`);
+  return { kind: 'dropped', state: step(s, { host, kind: 'drop', detail: `${code}: ${reason}`, packet, ...(lines ? { evidence: lines } : {}) }), drop: d, notify };
 }
 
 function hostOf(w: World, name: string): Netns {
@@ -367,7 +370,7 @@ function runHook(
         ctState,
         skipNat: natDone,
         ctMark: ct?.mark ?? 0,
-        ...(ns.ipset !== undefined ? { ipset: ns.ipset } : {}),
+        ...(ns.ipset !== undefined ? { ipset: ns.ipset, ipsetType: ns.ipsetType } : {}),
         addrType: (ip: string) => addrType(ns.routing, ip),
         masqueradeSource: (outIf: string) => masqueradeSource(ns, pass.flight.packet, outIf),
         redirectAddress: (inIf: string | undefined) => redirectAddress(ns, inIf, pass.flight.packet.family),
@@ -381,9 +384,15 @@ function runHook(
         const evidence = o.decidedBy === undefined ? [] : [describeDecider(o)];
         if (o.verdict !== 'accept') {
           const code = o.verdict === 'reject' ? 'IPTABLES_REJECT' : 'IPTABLES_DROP';
-          ended.push(
-            dropped(st, host, pass.flight.packet, code, `${hook} ${o.verdict} by ${evidence[0] ?? 'policy'}`, rejectNotify(o, hook, pass.flight.packet.protocol), evidence),
-          );
+          const d = o.decidedBy;
+          const ev: Record<string, unknown> =
+            d === undefined
+              ? { hook }
+              : d.kind === 'policy'
+                ? { hook, table: d.table, chain: d.chain, policy: d.policy, field, line: d.line }
+                : { hook, table: d.table, chain: d.chain, index: d.index, rule: d.text, field, line: d.line };
+          if (o.rejectWith !== undefined) ev['rejectWith'] = o.rejectWith;
+          ended.push(dropped(st, host, pass.flight.packet, code, `${hook}: ${o.verdict} by ${evidence[0] ?? 'a rule'}`, rejectNotify(o, hook, pass.flight.packet.protocol), ev));
           continue;
         }
         let flight = withPacket(pass.flight, o.packet);
@@ -413,7 +422,64 @@ function runHook(
     }
     passes = next;
   }
+  if (ns.nftables !== undefined) {
+    const ct0 = f.ct;
+    const natDoneBefore = ct0 !== undefined && (natHook === 'dnat' ? ct0.dnatDone : natHook === 'snat' ? ct0.snatDone : false);
+    passes = runNftHook(ns, host, hook, io, ctState, passes, ended, () => natDoneBefore);
+  }
   return { passed: passes, ended };
+}
+
+/**
+ * Native nftables tables (not iptables-nft's) at the same hook, after the iptables tables.
+ * @remarks kube-proxy's nftables mode lives in `table ip kube-proxy`; `numgen` forks like statistic.
+ */
+function runNftHook(
+  ns: Netns,
+  host: string,
+  hook: Hook,
+  io: HookIo,
+  ctState: CtState,
+  passes: HookPass[],
+  ended: Terminal[],
+  natDone: (pass: HookPass) => boolean,
+): HookPass[] {
+  const rules = ns.nftables;
+  if (rules === undefined) return passes;
+  const next: HookPass[] = [];
+  for (const pass of passes) {
+    const p = pass.flight.packet;
+    const src = io.outIf === undefined ? undefined : masqueradeSource(ns, p, io.outIf);
+    const outcomes = traverseNftHook(rules, hook.toLowerCase() as NftHook, {
+      packet: p,
+      // nat chains of both iptables and nftables run in one NAT pass: skip them once it translated.
+      ctState: natDone(pass) && ctState === 'NEW' ? 'ESTABLISHED' : ctState,
+      ...(io.inIf !== undefined ? { iif: io.inIf } : {}),
+      ...(io.outIf !== undefined ? { oif: io.outIf } : {}),
+      isLocalAddress: (ip: string) => isLocalAddress(ns.routing, ip),
+      ...(src !== undefined ? { masqueradeAddress: src } : {}),
+    });
+    for (const o of outcomes) {
+      let st: State = { ...pass.state, probability: pass.state.probability * o.probability };
+      const ev = { hook, nftables: o.evidence.map((e) => `${e.family} ${e.table} ${e.chain}: ${e.rule}`) };
+      if (o.verdict === 'unsupported') {
+        ended.push(dropped(st, host, p, 'NETFILTER_UNSUPPORTED', `${hook}: nftables rule not evaluated: ${o.reason ?? 'unsupported expression'}`, 'unknown', ev));
+        continue;
+      }
+      if (o.verdict !== 'accept') {
+        ended.push(dropped(st, host, p, 'NFTABLES_DROP', `${hook}: nftables ${o.verdict} by ${ev.nftables.at(-1) ?? 'policy'}`, o.verdict === 'reject' ? 'refused' : 'timeout', ev));
+        continue;
+      }
+      let flight = withPacket(pass.flight, o.packet);
+      if (o.nat.length > 0) {
+        const kind = o.nat[0]?.kind === 'snat' || o.nat[0]?.kind === 'masquerade' ? 'snat' : 'dnat';
+        st = step(st, { host, kind: 'nat', detail: `${hook} nftables ${o.nat.map((n) => n.kind).join(', ')}`, packet: o.packet, evidence: ev.nftables, nat: { kind, before: p } });
+        if (flight.ct !== undefined && flight.dir === 'orig') flight = { ...flight, ct: { ...flight.ct, ...(kind === 'dnat' ? { dnatDone: true } : { snatDone: true }) } };
+      }
+      next.push({ state: st, flight });
+    }
+  }
+  return next;
 }
 
 function describeDecider(o: NfOutcome): string {
@@ -465,7 +531,7 @@ function forkNexthops(s: State, d: RouteDecision): { state: State; dev: string; 
 }
 
 function routeFailure(s: State, host: string, p: Packet, d: RouteDecision, local: boolean): Terminal {
-  const ev = d.evidence;
+  const ev = d.evidence.length > 0 ? { route: d.evidence } : undefined;
   switch (d.kind) {
     case 'blackhole':
       return dropped(s, host, p, 'ROUTE_BLACKHOLE', `blackhole route to ${p.dst}`, local ? 'error' : 'timeout', ev);
@@ -554,7 +620,9 @@ function routeInput(w: World, s: State, host: string, f: Flight, inIf: string, c
     const mode = rpFilter(ns.sysctls, inIf) ?? 0;
     if (mode > 0) {
       const rp = checkRpFilter(ns.routing, mode as 1 | 2, { src: p.src, dst: p.dst, mark: srcValidMark(ns.sysctls, inIf) ? p.mark : 0, family: p.family }, inIf, acceptLocal(ns.sysctls, inIf) ?? false);
-      if (!rp.ok) return [dropped(s, host, p, 'RP_FILTER_DROP', `rp_filter=${mode} on ${inIf} drops packets from ${p.src}`, 'timeout', rp.evidence)];
+      if (!rp.ok) {
+        return [dropped(s, host, p, 'RP_FILTER_DROP', `rp_filter=${mode} on ${inIf} drops packets from ${p.src}: ${mode === 1 ? 'the route back to it leaves by another interface' : 'there is no route back to it'}`, 'timeout', { sysctl: `net.ipv4.conf.${inIf}.rp_filter`, value: mode, reverseRoute: rp.evidence })];
+      }
     }
   }
   if (d.kind === 'local') return input(w, s, host, f, inIf, ctState);
@@ -610,14 +678,14 @@ function ipvsIntercept(w: World, s: State, host: string, f: Flight): Terminal[] 
   const evidence = [formatIpvsService(svc)];
   const servers = schedulableRealServers(svc);
   if (servers.length === 0) {
-    return [dropped(s, host, p, 'SERVICE_NO_ENDPOINTS', `IPVS virtual service ${hostPort(p.dst, p.dport)} has no real server with weight > 0`, 'timeout', evidence)];
+    return [dropped(s, host, p, 'SERVICE_NO_ENDPOINTS', `IPVS virtual service ${hostPort(p.dst, p.dport)} has no real server with weight > 0`, 'timeout', { ipvs: evidence })];
   }
   const total = servers.reduce((n, r) => n + r.weight, 0);
   const out: Terminal[] = [];
   for (const rs of servers) {
     const st0: State = { ...s, probability: (s.probability * rs.weight) / total };
     if (rs.method !== 'masq') {
-      out.push(dropped(st0, host, p, 'NETFILTER_UNSUPPORTED', `IPVS ${rs.method} forwarding to ${rs.address} is not simulated`, 'unknown', evidence));
+      out.push(dropped(st0, host, p, 'NETFILTER_UNSUPPORTED', `IPVS ${rs.method} forwarding to ${rs.address} is not simulated`, 'unknown', { ipvs: evidence }));
       continue;
     }
     const to: Packet = { ...p, dst: normalizeIp(rs.address), dport: rs.port === 0 ? p.dport : rs.port };

@@ -132,7 +132,7 @@ function branchSuspicions(input: DiagnoseInput, cb: ConnectionBranch, end: Exclu
       code,
       on,
       message: reply ? `reply path: ${cb.drop.reason}` : cb.drop.reason,
-      ...(cb.drop.evidence !== undefined && cb.drop.evidence.length > 0 ? { evidence: { trace: cb.drop.evidence } } : {}),
+      ...(cb.drop.evidence !== undefined ? { evidence: cb.drop.evidence } : {}),
     });
   }
   if (cb.outcome === 'refused' && cb.server !== undefined && cb.drop === undefined) {
