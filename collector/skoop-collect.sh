@@ -1,6 +1,6 @@
 #!/bin/sh
 # skoop-collect.sh: print the network state of one network namespace as a skoop Dump
-# (docs: /work/shared/design/CONTRACTS.md section 2), one JSON object on stdout.
+# (the snapshot format, CONTRACTS.md section 2), as one JSON object on stdout.
 #
 #   sh skoop-collect.sh                       # the namespace this shell runs in
 #   sh skoop-collect.sh --netns PATH          # e.g. /run/netns/foo, /proc/1234/ns/net (via nsenter)
@@ -12,7 +12,9 @@
 # the -j commands are embedded as JSON, the others as JSON strings. A field whose tool is missing or
 # fails is left out and "errors" says why. An empty output is "" (text) or [] (JSON), never absent.
 # iptablesLegacy is only present when the legacy backend holds rules: at least one "-A" line or a
-# built-in chain whose policy is not ACCEPT (an empty legacy table set is what every nf_tables node has).
+# built-in chain whose policy is not ACCEPT (an empty legacy table set is what every nf_tables node has);
+# without rules it is absent with no error, without iptables-legacy-save "errors" says so.
+# Output is in the C locale (LC_ALL=C) so that tools print the same words on every node.
 
 set -u
 LC_ALL=C
@@ -25,7 +27,7 @@ while [ $# -gt 0 ]; do
     --netns) NETNS="${2:?--netns needs a path}"; shift 2 ;;
     --netns-pid) NETNS="/proc/${2:?--netns-pid needs a pid}/ns/net"; shift 2 ;;
     --find-pod-netns) FIND="${2:?--find-pod-netns needs IP[,IP...]}"; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "skoop-collect: unknown argument: $1" >&2; exit 2 ;;
   esac
 done

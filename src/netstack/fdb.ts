@@ -36,13 +36,15 @@ function isObj(v: unknown): v is Json {
 
 /** Parses `bridge -j fdb show` (Dump field `fdb`). */
 export function parseFdb(raw: unknown): FdbEntry[] {
-  if (!Array.isArray(raw)) throw new NetstackParseError(FIELD, 'expected the JSON array printed by `bridge -j fdb show`');
+  if (!Array.isArray(raw))
+    throw new NetstackParseError(FIELD, 'expected the JSON array printed by `bridge -j fdb show`');
   return raw.map((e, i): FdbEntry => {
     const where = `entry ${i}`;
     const bad = (what: string): NetstackParseError => new NetstackParseError(FIELD, `${where}: bad ${what}`);
     if (!isObj(e)) throw bad('entry (not an object)');
     const mac = e['mac'];
-    if (typeof mac !== 'string' || !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac)) throw bad(`"mac" ${JSON.stringify(mac)}`);
+    if (typeof mac !== 'string' || !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac))
+      throw bad(`"mac" ${JSON.stringify(mac)}`);
     const ifname = e['ifname'];
     if (typeof ifname !== 'string') throw bad('"ifname"');
     const flags = e['flags'] ?? [];

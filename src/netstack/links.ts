@@ -56,9 +56,9 @@ export interface LinkAddress {
 export interface VxlanInfo {
   readonly id: number;
   readonly local?: string;
-  /** Unicast remote (`remote`/`remote6`). */
+  /** Default destination: the unicast `remote`/`remote6`, or else the multicast `group`/`group6`. */
   readonly remote?: string;
-  /** Multicast group (`group`/`group6`). */
+  /** Multicast group (`group`/`group6`), when the default destination is one. */
   readonly group?: string;
   /** UDP destination port. */
   readonly port: number;
@@ -165,7 +165,8 @@ function optBool(o: Json, key: string): boolean | undefined {
 function strList(o: Json, key: string, where: string): string[] {
   const v = o[key];
   if (v === undefined) return [];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) fail(where, `"${key}" is not a list of strings`);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+    fail(where, `"${key}" is not a list of strings`);
   return v as string[];
 }
 
@@ -203,9 +204,11 @@ function parseAddress(a: unknown, where: string): LinkAddress {
   if (fam !== 'inet' && fam !== 'inet6') fail(where, `unsupported family ${JSON.stringify(fam)}`);
   const family: Family = fam === 'inet' ? 4 : 6;
   const localRaw = optStr(a, 'local', where);
-  if (localRaw === undefined || !isIp(localRaw)) fail(where, `bad local address ${JSON.stringify(a['local'])}`);
+  if (localRaw === undefined || !isIp(localRaw))
+    fail(where, `bad local address ${JSON.stringify(a['local'])}`);
   const prefixlen = optNum(a, 'prefixlen', where);
-  if (prefixlen === undefined || prefixlen < 0 || prefixlen > (family === 4 ? 32 : 128)) fail(where, 'bad prefixlen');
+  if (prefixlen === undefined || prefixlen < 0 || prefixlen > (family === 4 ? 32 : 128))
+    fail(where, 'bad prefixlen');
   const flags = ADDRESS_FLAGS.filter((f) => a[f] === true);
   const out: Record<string, unknown> = {
     family,
@@ -235,13 +238,28 @@ function parseVxlan(d: Json, where: string): VxlanInfo {
     learning: optBool(d, 'learning') ?? true,
   };
   withOpt(out, 'local', ipOrUndefined(optStr(d, 'local', where) ?? optStr(d, 'local6', where), where));
-  withOpt(out, 'remote', ipOrUndefined(optStr(d, 'remote', where) ?? optStr(d, 'remote6', where), where));
-  withOpt(out, 'group', ipOrUndefined(optStr(d, 'group', where) ?? optStr(d, 'group6', where), where));
+  const group = ipOrUndefined(optStr(d, 'group', where) ?? optStr(d, 'group6', where), where);
+  withOpt(
+    out,
+    'remote',
+    ipOrUndefined(optStr(d, 'remote', where) ?? optStr(d, 'remote6', where), where) ?? group,
+  );
+  withOpt(out, 'group', group);
   withOpt(out, 'dev', optStr(d, 'link', where));
   return out as unknown as VxlanInfo;
 }
 
-const TUNNEL_KINDS = new Set(['ipip', 'gre', 'gretap', 'sit', 'ip6tnl', 'ip6gre', 'ip6gretap', 'vti', 'vti6']);
+const TUNNEL_KINDS = new Set([
+  'ipip',
+  'gre',
+  'gretap',
+  'sit',
+  'ip6tnl',
+  'ip6gre',
+  'ip6gretap',
+  'vti',
+  'vti6',
+]);
 
 function parseLink(l: unknown, i: number): Link {
   const where0 = `entry ${i}`;
@@ -328,7 +346,8 @@ function parseLink(l: unknown, i: number): Link {
  * text form; the veth peer is `link_index` (+ `link_netnsid` when it lives in another namespace).
  */
 export function parseLinks(raw: unknown): Link[] {
-  if (!Array.isArray(raw)) throw new NetstackParseError(FIELD, 'expected the JSON array printed by `ip -j -d address show`');
+  if (!Array.isArray(raw))
+    throw new NetstackParseError(FIELD, 'expected the JSON array printed by `ip -j -d address show`');
   return raw.map(parseLink);
 }
 

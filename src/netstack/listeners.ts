@@ -87,7 +87,12 @@ export function parseListeners(text: string): Listener[] {
       throw new NetstackParseError(FIELD, `unexpected Netid/State ${JSON.stringify(cols[0])}`, lineNo);
     }
     const [state, recvQ, sendQ, local] = rest;
-    if (state === undefined || local === undefined || !/^\d+$/.test(recvQ ?? '') || !/^\d+$/.test(sendQ ?? '')) {
+    if (
+      state === undefined ||
+      local === undefined ||
+      !/^\d+$/.test(recvQ ?? '') ||
+      !/^\d+$/.test(sendQ ?? '')
+    ) {
       throw new NetstackParseError(FIELD, 'expected "State Recv-Q Send-Q Local:Port Peer:Port"', lineNo);
     }
     out.push(parseLocal(local, protocol, state, lineNo));

@@ -5,15 +5,7 @@ const FIELD = 'neighbors';
 
 /** A neighbour-cache (NUD) state as `ip neigh` prints it. */
 export type NeighborState =
-  | 'REACHABLE'
-  | 'STALE'
-  | 'DELAY'
-  | 'PROBE'
-  | 'FAILED'
-  | 'INCOMPLETE'
-  | 'PERMANENT'
-  | 'NOARP'
-  | 'NONE';
+  'REACHABLE' | 'STALE' | 'DELAY' | 'PROBE' | 'FAILED' | 'INCOMPLETE' | 'PERMANENT' | 'NOARP' | 'NONE';
 
 const STATES: ReadonlySet<string> = new Set<NeighborState>([
   'REACHABLE',
@@ -53,12 +45,14 @@ function isObj(v: unknown): v is Json {
  * counts.
  */
 export function parseNeighbors(raw: unknown): Neighbor[] {
-  if (!Array.isArray(raw)) throw new NetstackParseError(FIELD, 'expected the JSON array printed by `ip -j neigh show`');
+  if (!Array.isArray(raw))
+    throw new NetstackParseError(FIELD, 'expected the JSON array printed by `ip -j neigh show`');
   return raw.map((n, i): Neighbor => {
     const where = `entry ${i}`;
     if (!isObj(n)) throw new NetstackParseError(FIELD, `${where}: not an object`);
     const dst = n['dst'];
-    if (typeof dst !== 'string' || !isIp(dst)) throw new NetstackParseError(FIELD, `${where}: bad "dst" ${JSON.stringify(dst)}`);
+    if (typeof dst !== 'string' || !isIp(dst))
+      throw new NetstackParseError(FIELD, `${where}: bad "dst" ${JSON.stringify(dst)}`);
     const dev = n['dev'];
     if (typeof dev !== 'string') throw new NetstackParseError(FIELD, `${where}: missing "dev"`);
     const state = n['state'] ?? [];
@@ -66,7 +60,8 @@ export function parseNeighbors(raw: unknown): Neighbor[] {
       throw new NetstackParseError(FIELD, `${where}: bad "state" ${JSON.stringify(state)}`);
     }
     const lladdr = n['lladdr'];
-    if (lladdr !== undefined && typeof lladdr !== 'string') throw new NetstackParseError(FIELD, `${where}: bad "lladdr"`);
+    if (lladdr !== undefined && typeof lladdr !== 'string')
+      throw new NetstackParseError(FIELD, `${where}: bad "lladdr"`);
     const out: Neighbor = {
       dst: normalizeIp(dst),
       dev,

@@ -3,8 +3,8 @@ import { parseLinks, type Link } from './links.js';
 import { parseRoutes, type Route } from './routes.js';
 import { parseRules, type Rule } from './rules.js';
 import { createRoutingState, type RoutingState } from './route-lookup.js';
-import { parseNeighbors, type Neighbor } from './neighbors.js';
-import { parseFdb, type FdbEntry } from './fdb.js';
+import { indexNeighbors, parseNeighbors, type NeighborIndex } from './neighbors.js';
+import { indexFdb, parseFdb, type FdbIndex } from './fdb.js';
 import { parseSysctls, type Sysctls } from './sysctls.js';
 import { parseListeners, type Listener } from './listeners.js';
 import { parseIptablesSave, type RuleSet } from './iptables-parse.js';
@@ -28,8 +28,8 @@ export interface Netns {
   readonly bridgePorts: ReadonlyMap<string, readonly Link[]>;
   readonly routing: RoutingState;
   readonly sysctls: Sysctls | undefined;
-  readonly neighbors: readonly Neighbor[] | undefined;
-  readonly fdb: readonly FdbEntry[] | undefined;
+  readonly neighbors: NeighborIndex | undefined;
+  readonly fdb: FdbIndex | undefined;
   /** iptables-nft rules (`iptables`), then legacy rules when the legacy backend holds any. */
   readonly iptables4: readonly RuleSet[];
   readonly iptables6: readonly RuleSet[];
@@ -88,8 +88,8 @@ export function buildNetns(name: string, dump: Dump): Netns {
     bridgePorts,
     routing: createRoutingState(links, routes, rules),
     sysctls: field('sysctls', () => parseSysctls(dump.sysctls ?? '')),
-    neighbors: field('neighbors', () => parseNeighbors(dump.neighbors)),
-    fdb: field('fdb', () => parseFdb(dump.fdb)),
+    neighbors: field('neighbors', () => indexNeighbors(parseNeighbors(dump.neighbors))),
+    fdb: field('fdb', () => indexFdb(parseFdb(dump.fdb))),
     iptables4: [v4, legacy].filter((r): r is RuleSet => r !== undefined),
     iptables6: v6 === undefined ? [] : [v6],
     ipset: ipsetState === undefined ? undefined : createIpsetMatcher(ipsetState),

@@ -104,7 +104,11 @@ export function parseDsfield(text: string): number | undefined {
   const named = DSFIELD_VALUES.get(text.toLowerCase());
   if (named !== undefined) return named;
   if (text === 'default') return 0;
-  const n = /^0x[0-9a-f]+$/i.test(text) ? parseInt(text.slice(2), 16) : /^\d+$/.test(text) ? Number(text) : NaN;
+  const n = /^0x[0-9a-f]+$/i.test(text)
+    ? parseInt(text.slice(2), 16)
+    : /^\d+$/.test(text)
+      ? Number(text)
+      : NaN;
   return Number.isInteger(n) && n >= 0 && n <= 255 ? n : undefined;
 }
 
@@ -141,7 +145,8 @@ function familyHint(r: Json): Family | undefined {
   const nhs = r['nexthops'];
   if (Array.isArray(nhs)) {
     for (const nh of nhs) {
-      if (isObj(nh) && typeof nh['gateway'] === 'string' && isIp(nh['gateway'])) return familyOf(nh['gateway']);
+      if (isObj(nh) && typeof nh['gateway'] === 'string' && isIp(nh['gateway']))
+        return familyOf(nh['gateway']);
     }
   }
   // The kernel attaches RTA_PREF to every IPv6 route and never to an IPv4 one.
@@ -160,7 +165,8 @@ function entryFamily(r: Json, dst: string, fallback: Family): Family {
 function gatewayOf(o: Json, where: string, field: string): string | undefined {
   const gw = o['gateway'];
   if (gw !== undefined) {
-    if (typeof gw !== 'string' || !isIp(gw)) throw new NetstackParseError(field, `${where}: bad gateway ${JSON.stringify(gw)}`);
+    if (typeof gw !== 'string' || !isIp(gw))
+      throw new NetstackParseError(field, `${where}: bad gateway ${JSON.stringify(gw)}`);
     return normalizeIp(gw);
   }
   const via = o['via'];
@@ -195,7 +201,8 @@ function parseRoute(r: unknown, i: number, family: Family, field: string): Route
   const where = `entry ${i}`;
   if (!isObj(r)) throw new NetstackParseError(field, `${where}: not an object`);
   const dstText = r['dst'];
-  if (typeof dstText !== 'string' || dstText === '') throw new NetstackParseError(field, `${where}: missing "dst"`);
+  if (typeof dstText !== 'string' || dstText === '')
+    throw new NetstackParseError(field, `${where}: missing "dst"`);
   if (entryFamily(r, dstText, family) !== family) return undefined;
   const type = r['type'] ?? 'unicast';
   if (typeof type !== 'string' || !ROUTE_TYPES.has(type)) {
@@ -210,8 +217,10 @@ function parseRoute(r: unknown, i: number, family: Family, field: string): Route
   const tosText = r['tos'];
   let tos = 0;
   if (tosText !== undefined) {
-    const t = typeof tosText === 'number' ? tosText : typeof tosText === 'string' ? parseDsfield(tosText) : undefined;
-    if (t === undefined) throw new NetstackParseError(field, `${where}: bad "tos" ${JSON.stringify(tosText)}`);
+    const t =
+      typeof tosText === 'number' ? tosText : typeof tosText === 'string' ? parseDsfield(tosText) : undefined;
+    if (t === undefined)
+      throw new NetstackParseError(field, `${where}: bad "tos" ${JSON.stringify(tosText)}`);
     tos = t;
   }
   const out: Record<string, unknown> = {
@@ -233,7 +242,8 @@ function parseRoute(r: unknown, i: number, family: Family, field: string): Route
   set(out, 'gateway', gatewayOf(r, where, field));
   const prefsrc = r['prefsrc'];
   if (prefsrc !== undefined) {
-    if (typeof prefsrc !== 'string' || !isIp(prefsrc)) throw new NetstackParseError(field, `${where}: bad "prefsrc"`);
+    if (typeof prefsrc !== 'string' || !isIp(prefsrc))
+      throw new NetstackParseError(field, `${where}: bad "prefsrc"`);
     out['prefsrc'] = normalizeIp(prefsrc);
   }
   set(out, 'pref', typeof r['pref'] === 'string' ? r['pref'] : undefined);

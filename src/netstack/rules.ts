@@ -262,7 +262,8 @@ function parseRule(r: unknown, i: number, family: Family, field: string): Rule {
  */
 export function parseRules(raw: unknown, family: Family): Rule[] {
   const field = family === 4 ? 'rules' : 'rules6';
-  if (!Array.isArray(raw)) throw new NetstackParseError(field, 'expected the JSON array printed by `ip -j rule show`');
+  if (!Array.isArray(raw))
+    throw new NetstackParseError(field, 'expected the JSON array printed by `ip -j rule show`');
   const rules = raw.map((r, i) => parseRule(r, i, family, field));
   return rules
     .map((rule, i) => ({ rule, i }))
@@ -293,17 +294,26 @@ export function formatRule(rule: Rule): string {
   if (rule.tos !== undefined) parts.push('tos', formatDsfield(rule.tos));
   if (rule.fwmark !== undefined) {
     const mark = `0x${rule.fwmark.toString(16)}`;
-    parts.push('fwmark', rule.fwmask === undefined || rule.fwmask === 0xffffffff ? mark : `${mark}/0x${rule.fwmask.toString(16)}`);
+    parts.push(
+      'fwmark',
+      rule.fwmask === undefined || rule.fwmask === 0xffffffff
+        ? mark
+        : `${mark}/0x${rule.fwmask.toString(16)}`,
+    );
   }
-  if (rule.iif !== undefined) parts.push('iif', rule.iif, ...(rule.iifDetached === true ? ['[detached]'] : []));
-  if (rule.oif !== undefined) parts.push('oif', rule.oif, ...(rule.oifDetached === true ? ['[detached]'] : []));
+  if (rule.iif !== undefined)
+    parts.push('iif', rule.iif, ...(rule.iifDetached === true ? ['[detached]'] : []));
+  if (rule.oif !== undefined)
+    parts.push('oif', rule.oif, ...(rule.oifDetached === true ? ['[detached]'] : []));
   if (rule.uidrange !== undefined) parts.push('uidrange', `${rule.uidrange.start}-${rule.uidrange.end}`);
-  if (rule.ipproto !== undefined) parts.push('ipproto', PROTOCOL_NAMES.get(rule.ipproto) ?? `ipproto-${rule.ipproto}`);
+  if (rule.ipproto !== undefined)
+    parts.push('ipproto', PROTOCOL_NAMES.get(rule.ipproto) ?? `ipproto-${rule.ipproto}`);
   if (rule.sport !== undefined) parts.push('sport', formatRange(rule.sport));
   if (rule.dport !== undefined) parts.push('dport', formatRange(rule.dport));
   if (rule.action === 'lookup') {
     parts.push('lookup', rule.l3mdev ? '[l3mdev-table]' : (rule.table ?? 'unspec'));
-    if (rule.suppressPrefixlength !== undefined) parts.push('suppress_prefixlength', String(rule.suppressPrefixlength));
+    if (rule.suppressPrefixlength !== undefined)
+      parts.push('suppress_prefixlength', String(rule.suppressPrefixlength));
     if (rule.suppressIfgroup !== undefined) parts.push('suppress_ifgroup', rule.suppressIfgroup);
   }
   if (rule.realms !== undefined) parts.push('realms', rule.realms);

@@ -20,7 +20,11 @@ export function parseSysctls(text: string): Sysctls {
     if (line.trim() === '') return;
     const m = /^([A-Za-z0-9_.\-/:@+]+) = ?(.*)$/.exec(line.replace(/\r$/, ''));
     if (m === null || m[1] === undefined || m[2] === undefined) {
-      throw new NetstackParseError(FIELD, `not a "key = value" line: ${JSON.stringify(line.slice(0, 80))}`, i + 1);
+      throw new NetstackParseError(
+        FIELD,
+        `not a "key = value" line: ${JSON.stringify(line.slice(0, 80))}`,
+        i + 1,
+      );
     }
     out.set(m[1], m[2]);
   });

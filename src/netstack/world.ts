@@ -18,6 +18,7 @@ import {
 } from './sysctls.js';
 import { lookupListener } from './listeners.js';
 import { traverseHook, type Hook, type NfOutcome } from './netfilter.js';
+import type { NfConntrack } from './netfilter-context.js';
 import { traverseNftHook, type NftHook } from './nftables.js';
 import { lookupIpvs, schedulableRealServers, formatIpvsService } from './ipvs.js';
 import { hostPort, invertTuple, sameTuple, tupleOf, type CtEntry, type Tuple } from './conntrack.js';
@@ -370,6 +371,7 @@ function runHook(
         ctState,
         skipNat: natDone,
         ctMark: ct?.mark ?? 0,
+        ...(ct !== undefined ? { ct: nfConntrackOf(ct, pass.flight) } : {}),
         ...(ns.ipset !== undefined ? { ipset: ns.ipset, ipsetType: ns.ipsetType } : {}),
         addrType: (ip: string) => addrType(ns.routing, ip),
         masqueradeSource: (outIf: string) => masqueradeSource(ns, pass.flight.packet, outIf),
@@ -480,6 +482,24 @@ function runNftHook(
     }
   }
   return next;
+}
+
+/** What conntrack knows of the packet's connection in this host, for `-m conntrack` beyond `--ctstate`. */
+function nfConntrackOf(ct: AttachedCt, f: Flight): NfConntrack {
+  const o = ct.orig;
+  if (ct.entry !== undefined) {
+    const r = ct.entry.reply;
+    return {
+      orig: o,
+      reply: r,
+      dir: f.dir === 'reply' ? 'REPLY' : 'ORIGINAL',
+      status: ['SEEN_REPLY', 'CONFIRMED'],
+      dnat: r.src !== o.dst || r.sport !== o.dport,
+      snat: r.dst !== o.src || r.dport !== o.sport,
+    };
+  }
+  const p = f.packet;
+  return { orig: o, dir: 'ORIGINAL', status: [], dnat: p.dst !== o.dst || p.dport !== o.dport, snat: p.src !== o.src || p.sport !== o.sport };
 }
 
 function describeDecider(o: NfOutcome): string {
@@ -828,7 +848,7 @@ function bridgeOut(w: World, s: State, host: string, f: Flight, bridge: Link, ne
       return [dropped(s, host, p, port.adminUp ? 'VETH_PEER_DOWN' : 'LINK_DOWN', `bridge port ${port.name} is down`, 'timeout')];
     }
     const st = step(s, { host, kind: 'bridge', detail: `${bridge.name}: ${inPort?.name ?? 'host'} -> ${port.name}`, packet: p });
-    const nfOn = inPort !== undefined && ns.sysctls !== undefined && bridgeNfCallIptables(ns.sysctls, p.family) === true;
+    const nfOn = inPort !== undefined && ns.sysctls !== undefined && bridgeNfOn(ns, p.family);
     if (!nfOn) return [cross(st, { host, link: port }, far, f, nexthop, 'veth')];
     // br_netfilter: bridged IP traffic traverses PREROUTING, FORWARD and POSTROUTING of iptables.
     const physdev = { in: inPort.name, out: port.name, isBridged: true };
@@ -854,6 +874,13 @@ function bridgeOut(w: World, s: State, host: string, f: Flight, bridge: Link, ne
   return [dropped(s, host, p, 'NEIGH_FAILED', `no port of bridge ${bridge.name} leads to ${nexthop}`, 'unreachable')];
 }
 
+/** Whether br_netfilter hands bridged packets of `family` to iptables (`bridge-nf-call-ip(6)tables`). */
+export function bridgeNfOn(ns: Netns, family: 4 | 6): boolean {
+  if (ns.sysctls === undefined) return false;
+  if (family === 4) return bridgeNfCallIptables(ns.sysctls) === true;
+  return ns.sysctls.get('net.bridge.bridge-nf-call-ip6tables') === '1';
+}
+
 /** VXLAN transmit: neighbour (MAC of the next hop), FDB (remote VTEP), then UDP encapsulation. */
 function vxlanXmit(w: World, s: State, host: string, f: Flight, link: Link, nexthop: string): Terminal[] {
   const ns = hostOf(w, host);
@@ -868,8 +895,8 @@ function vxlanXmit(w: World, s: State, host: string, f: Flight, link: Link, next
   if (mac === undefined) {
     return [dropped(s, host, p, 'VXLAN_NEIGH_MISSING', `no neighbour entry for ${nexthop} on ${link.name}`, 'unreachable')];
   }
-  const fdb = ns.fdb === undefined ? undefined : lookupFdb(ns.fdb, mac, link.name);
-  const remote = fdb?.dst ?? vx.remote;
+  const fdb = ns.fdb === undefined ? undefined : lookupFdb(ns.fdb, link.name, mac);
+  const remote = fdb?.entries.find((e) => e.dst !== undefined)?.dst ?? vx.remote;
   if (remote === undefined) {
     return [dropped(s, host, p, 'VXLAN_FDB_MISSING', `no FDB entry for ${mac} on ${link.name}`, 'timeout')];
   }
@@ -967,7 +994,7 @@ export function settle(w: World, from: string, first: Packet, t: Exclude<Termina
   let replyPacket: Packet;
   let answered: Outcome;
   if (p.protocol === 'icmp') {
-    if (ns.sysctls !== undefined && icmpEchoIgnoreAll(ns.sysctls, p.family) === true) {
+    if (ns.sysctls !== undefined && p.family === 4 && icmpEchoIgnoreAll(ns.sysctls) === true) {
       return [branchOf(t, 'timeout', { drop: { host: t.host, code: 'SYSCTL_MISMATCH', reason: 'icmp_echo_ignore_all is set' } })];
     }
     replyPacket = { ...p, src: p.dst, dst: p.src, icmpType: p.family === 4 ? 0 : 129 };

@@ -201,7 +201,8 @@ function vxlanPeerChecks(ns: Netns, name: string, dev: string, gateway: string, 
   if (vtepMac !== undefined && mac !== vtepMac) {
     out.push({ level: 'fatal', code: 'VXLAN_NEIGH_MISSING', on: name, message: `the neighbour entry for ${gateway} on ${dev} has MAC ${mac}, but node ${peerName}'s VTEP MAC is ${vtepMac}` });
   }
-  const fdb = lookupFdb(ns.fdb, mac, dev);
+  const hit = lookupFdb(ns.fdb, dev, mac);
+  const fdb = hit.kind === 'hit' ? hit.entries.find((e) => e.dst !== undefined) : undefined;
   if (fdb === undefined || fdb.dst === undefined) {
     out.push({ level: 'fatal', code: 'VXLAN_FDB_MISSING', on: name, message: `no FDB entry for ${mac} on ${dev}: the VXLAN device does not know where node ${peerName}'s VTEP is`, evidence: { expected: `${mac} dev ${dev} dst ${publicIp ?? '<public-ip of ' + peerName + '>'} self permanent` } });
   } else if (publicIp !== undefined && normalizeIp(fdb.dst) !== normalizeIp(publicIp)) {

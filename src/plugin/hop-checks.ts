@@ -6,8 +6,7 @@ import type { Link } from '../netstack/links.js';
 import type { Netns } from '../netstack/netns.js';
 import { lookupRoute, type RouteDecision } from '../netstack/route-lookup.js';
 import { formatRoute } from '../netstack/routes.js';
-import { bridgeNfCallIptables } from '../netstack/sysctls.js';
-import type { World } from '../netstack/world.js';
+import { bridgeNfOn, type World } from '../netstack/world.js';
 import type { Packet } from '../netstack/packet.js';
 
 /** The interface of `ns` that holds `ip`. */
@@ -105,10 +104,9 @@ export function bridgeChecks(ns: Netns, nodeName: string, bridge: string, needed
  * not un-NATed.
  */
 export function bridgeNfCheck(ns: Netns, nodeName: string, family: 4 | 6): Suspicion[] {
-  if (ns.sysctls === undefined) return [];
-  const on = bridgeNfCallIptables(ns.sysctls, family);
-  if (on === true) return [];
+  if (ns.sysctls === undefined || bridgeNfOn(ns, family)) return [];
   const key = family === 4 ? 'net.bridge.bridge-nf-call-iptables' : 'net.bridge.bridge-nf-call-ip6tables';
+  const on = ns.sysctls.get(key) === undefined ? undefined : false;
   return [
     {
       level: 'critical',
