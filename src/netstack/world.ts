@@ -559,6 +559,11 @@ function routeFailure(s: State, host: string, p: Packet, d: RouteDecision, local
       return dropped(s, host, p, 'ROUTE_BLACKHOLE', `unreachable route to ${p.dst}`, 'unreachable', ev);
     case 'prohibit':
       return dropped(s, host, p, 'ROUTE_BLACKHOLE', `prohibit route to ${p.dst}`, local ? 'error' : 'unreachable', ev);
+    case 'invalid':
+      return dropped(s, host, p, d.reason === 'rp-filter' ? 'RP_FILTER_DROP' : 'ROUTE_MISSING', `the kernel refuses this packet (${d.reason ?? 'invalid'})`, local ? 'error' : 'timeout', ev);
+    case 'broadcast':
+    case 'multicast':
+      return dropped(s, host, p, 'ROUTE_WRONG', `${p.dst} is a ${d.kind} destination here`, 'timeout', ev);
     default:
       return dropped(s, host, p, 'ROUTE_MISSING', `no route to ${p.dst}`, 'unreachable', ev);
   }
@@ -636,13 +641,20 @@ function routeInput(w: World, s: State, host: string, f: Flight, inIf: string, c
   const p = f.packet;
   const d = lookupRoute(ns.routing, routeQuery(p, inIf));
   s = step(s, { host, kind: 'route', detail: `input route: ${d.kind}`, packet: p, evidence: d.evidence });
-  if (ns.sysctls !== undefined && inIf !== 'lo') {
+  if (ns.sysctls !== undefined && inIf !== 'lo' && (d.kind === 'local' || d.kind === 'unicast')) {
     const mode = rpFilter(ns.sysctls, inIf) ?? 0;
-    if (mode > 0) {
-      const rp = checkRpFilter(ns.routing, mode as 1 | 2, { src: p.src, dst: p.dst, mark: srcValidMark(ns.sysctls, inIf) ? p.mark : 0, family: p.family }, inIf, acceptLocal(ns.sysctls, inIf) ?? false);
-      if (!rp.ok) {
-        return [dropped(s, host, p, 'RP_FILTER_DROP', `rp_filter=${mode} on ${inIf} drops packets from ${p.src}: ${mode === 1 ? 'the route back to it leaves by another interface' : 'there is no route back to it'}`, 'timeout', { sysctl: `net.ipv4.conf.${inIf}.rp_filter`, value: mode, reverseRoute: rp.evidence })];
-      }
+    const oif = d.kind === 'unicast' ? d.nexthops[0]?.dev : undefined;
+    const rp = checkRpFilter(ns.routing, mode, { src: p.src, dst: p.dst, mark: p.mark, family: p.family }, inIf, {
+      ...(oif !== undefined ? { oif } : {}),
+      acceptLocal: acceptLocal(ns.sysctls, inIf) ?? false,
+      srcValidMark: srcValidMark(ns.sysctls, inIf) ?? false,
+    });
+    if (!rp.ok) {
+      const why =
+        rp.reason === 'rp-filter'
+          ? `rp_filter=${mode} on ${inIf} drops packets from ${p.src}: ${mode === 1 ? 'the route back to it leaves by another interface' : 'there is no route back to it'}`
+          : `packets from ${p.src} arriving on ${inIf} are martians (${rp.reason ?? 'invalid source'})`;
+      return [dropped(s, host, p, 'RP_FILTER_DROP', why, 'timeout', { sysctl: `net.ipv4.conf.${inIf}.rp_filter`, value: mode, reverseRoute: rp.evidence })];
     }
   }
   if (d.kind === 'local') return input(w, s, host, f, inIf, ctState);
@@ -653,7 +665,8 @@ function routeInput(w: World, s: State, host: string, f: Flight, inIf: string, c
     const fwd = p.family === 4 ? ipv4Forwarding(ns.sysctls, inIf) : ipv6Forwarding(ns.sysctls, inIf);
     if (fwd === false) {
       const key = p.family === 4 ? `net.ipv4.conf.${inIf}.forwarding` : 'net.ipv6.conf.all.forwarding';
-      return [dropped(s, host, p, 'IP_FORWARD_DISABLED', `forwarding is off for packets entering ${inIf} (${key})`, p.family === 4 ? 'unreachable' : 'unreachable')];
+      // ip_error sends no ICMP error when the input device does not forward: the sender times out.
+      return [dropped(s, host, p, 'IP_FORWARD_DISABLED', `forwarding is off for packets entering ${inIf} (${key})`, 'timeout', { sysctl: key, value: 0 })];
     }
   }
   const out: Terminal[] = [];
@@ -758,12 +771,13 @@ function wireOut(w: World, s: State, host: string, f: Flight, link: Link, nextho
     const peer = w.vethPeers.get(attachKey(host, link.name));
     if (peer !== undefined) {
       if (!link.lowerUp || !peer.link.adminUp) {
-        return [dropped(s, host, p, 'VETH_PEER_DOWN', `${link.name}'s peer ${peer.host}/${peer.link.name} is down (no carrier)`, 'timeout')];
+        // No carrier: neighbour resolution fails at once and the sender gets EHOSTUNREACH.
+        return [dropped(s, host, p, 'VETH_PEER_DOWN', `${link.name}'s peer ${peer.host}/${peer.link.name} is down (no carrier)`, 'unreachable')];
       }
       return [cross(s, { host, link }, peer, f, nexthop, 'veth')];
     }
   }
-  if (!link.lowerUp) return [dropped(s, host, p, 'LINK_DOWN', `${link.name} has no carrier`, 'timeout')];
+  if (!link.lowerUp) return [dropped(s, host, p, 'LINK_DOWN', `${link.name} has no carrier`, 'unreachable')];
   const owner = (w.owners.get(normalizeIp(nexthop)) ?? []).find((o) => o.host !== host && o.link.kind !== 'loopback');
   if (owner === undefined) {
     if (!w.owners.has(normalizeIp(p.dst))) return [{ kind: 'left', state: s, host, flight: f }];
@@ -845,7 +859,7 @@ function bridgeOut(w: World, s: State, host: string, f: Flight, bridge: Link, ne
     const far = w.vethPeers.get(attachKey(host, port.name));
     if (far === undefined || !answersFor(w, far, nexthop)) continue;
     if (!port.adminUp || !port.lowerUp) {
-      return [dropped(s, host, p, port.adminUp ? 'VETH_PEER_DOWN' : 'LINK_DOWN', `bridge port ${port.name} is down`, 'timeout')];
+      return [dropped(s, host, p, port.adminUp ? 'VETH_PEER_DOWN' : 'LINK_DOWN', `bridge port ${port.name} is down`, 'unreachable')];
     }
     const st = step(s, { host, kind: 'bridge', detail: `${bridge.name}: ${inPort?.name ?? 'host'} -> ${port.name}`, packet: p });
     const nfOn = inPort !== undefined && ns.sysctls !== undefined && bridgeNfOn(ns, p.family);
@@ -857,12 +871,13 @@ function bridgeOut(w: World, s: State, host: string, f: Flight, bridge: Link, ne
     const pre = runHook(w, st, host, fc, 'PREROUTING', { inIf: bridge.name, physdev }, ctState);
     out.push(...pre.ended);
     for (const a of pre.passed) {
-      const fw = runHook(w, a.state, host, a.flight, 'FORWARD', { inIf: bridge.name, outIf: bridge.name, physdev }, ctState);
+      const fw = runHook(w, a.state, host, unNat(a.flight, 'dst'), 'FORWARD', { inIf: bridge.name, outIf: bridge.name, physdev }, ctState);
       out.push(...fw.ended);
       for (const b of fw.passed) {
         const post = runHook(w, b.state, host, b.flight, 'POSTROUTING', { outIf: bridge.name, physdev }, ctState);
         out.push(...post.ended);
-        for (const c of post.passed) {
+        for (const c0 of post.passed) {
+          const c = { ...c0, flight: unNat(c0.flight, 'src') };
           const conf = confirm(c.state, c.flight);
           const fl: Flight = { packet: c.flight.packet, dir: c.flight.dir, ...(c.flight.inner ? { inner: c.flight.inner } : {}) };
           out.push(cross(conf, { host, link: port }, far, fl, nexthop, 'veth'));

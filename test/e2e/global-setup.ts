@@ -2,7 +2,7 @@ import { deleteLeftoverNamespaces } from './lib/cleanup.js';
 
 /**
  * Vitest globalSetup of the e2e project: removes `sk-*` network namespaces (and the processes inside them)
- * left by a crashed earlier run, before the suite and again after it.
+ * left by a crashed earlier run — those whose creating process is gone — before the suite and again after it.
  */
 export default function setup(): () => void {
   const before = deleteLeftoverNamespaces();

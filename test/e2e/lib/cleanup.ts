@@ -37,9 +37,38 @@ export function deleteNamespaces(names: readonly string[]): void {
   }
 }
 
-/** Deletes the namespaces a crashed earlier run left behind (everything named `sk-*`). */
+/**
+ * The id a lab of this process gets: `<pid base36>x<counter base36>`, so that a leftover namespace tells which
+ * process made it.
+ */
+export function labId(counter: number): string {
+  return `${process.pid.toString(36)}x${counter.toString(36)}`;
+}
+
+/** The pid of the process that created a bench namespace, or undefined when the name does not say. */
+export function ownerPid(name: string): number | undefined {
+  const m = /^sk-([0-9a-z]+)x[0-9a-z]+-/.exec(name);
+  return m?.[1] !== undefined ? parseInt(m[1], 36) : undefined;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Deletes the `sk-*` namespaces a crashed earlier run left behind: those whose creating process is gone (or
+ * whose name does not say). Namespaces of a run still in progress on the machine are left alone.
+ */
 export function deleteLeftoverNamespaces(): string[] {
-  const names = listBenchNamespaces();
+  const names = listBenchNamespaces().filter((n) => {
+    const pid = ownerPid(n);
+    return pid === undefined || pid === process.pid || !alive(pid);
+  });
   deleteNamespaces(names);
   return names;
 }

@@ -1,10 +1,9 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { Dump } from '../../../src/netstack/dump.js';
-import { NS_PREFIX, deleteNamespaces } from './cleanup.js';
+import { NS_PREFIX, deleteNamespaces, labId } from './cleanup.js';
 
 /** What one connection attempt did, as the client observed it. */
 export type Outcome = 'connected' | 'refused' | 'timeout' | 'unreachable' | 'error';
@@ -75,6 +74,7 @@ export const COLLECTOR = fileURLToPath(new URL('../../../collector/skoop-collect
 
 const live = new Set<Lab>();
 let hooksInstalled = false;
+let labCount = 0;
 
 /** Destroys every lab still alive (for `afterAll`/`afterEach`, and the process exit hooks). */
 export function destroyAllLabs(): void {
@@ -183,7 +183,7 @@ export function hostPort(ip: string, port: number): string {
  * creates and {@link Lab.destroy} removes it all.
  */
 export class Lab {
-  /** Short random id shared by this lab's namespace names (`sk-<id>-<host>`). */
+  /** Short id shared by this lab's namespace names (`sk-<id>-<host>`): this process's pid and a counter. */
   readonly id: string;
   private readonly hosts = new Map<string, string>();
   private readonly servers = new Map<string, PeerServer>();
@@ -191,7 +191,7 @@ export class Lab {
   private destroyed = false;
 
   constructor(readonly name: string) {
-    this.id = randomBytes(3).toString('hex');
+    this.id = labId(++labCount);
     installHooks();
     live.add(this);
   }
@@ -380,7 +380,7 @@ function withNewline(s: string): string {
   return s.endsWith('\n') ? s : `${s}\n`;
 }
 
-/** A new lab; namespaces are named `sk-<random id>-<host>`. */
+/** A new lab; namespaces are named `sk-<pid base36>x<n>-<host>`. */
 export function createLab(name: string): Lab {
   return new Lab(name);
 }

@@ -114,9 +114,16 @@ export function expectSimulationAgrees(
   const total = branches.reduce((sum, b) => sum + b.probability, 0);
   expect(total, at('branch probabilities sum to 1')).toBeCloseTo(1, 6);
 
-  expect(sorted(branches.map((b) => b.outcome)), at('outcomes')).toEqual(
-    sorted(kernel.map((a) => a.outcome)),
-  );
+  const simulated = branches
+    .map((b) => `${b.outcome}${b.drop !== undefined ? ` (dropped at ${b.drop.host}: ${b.drop.reason})` : ''}`)
+    .join('; ');
+  const observed = sorted(
+    kernel.map((a) => `${a.outcome}${a.errno !== undefined ? ` (${a.errno})` : ''}`),
+  ).join('; ');
+  expect(
+    sorted(branches.map((b) => b.outcome)),
+    at(`outcomes — simulated: ${simulated} — kernel: ${observed}`),
+  ).toEqual(sorted(kernel.map((a) => a.outcome)));
 
   const connected = kernel.filter((a) => a.outcome === 'connected' && a.server !== undefined);
   if (connected.length > 0) {
