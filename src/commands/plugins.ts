@@ -7,7 +7,7 @@ export function renderPlugins(plugins: readonly Plugin[]): string {
     lines.push(`${p.name}`);
     lines.push(`  ${p.description}`);
     lines.push(`  modes: ${p.modes.join(', ')}`);
-    lines.push(`  enforces NetworkPolicy: ${p.enforcesNetworkPolicy ? 'yes' : 'no (a denying policy is reported as NETWORK_POLICY_NOT_ENFORCED)'}`);
+    lines.push(`  enforces NetworkPolicy: ${p.enforcesNetworkPolicy ? 'yes' : 'no'}`);
     if (p.options.length > 0) {
       lines.push('  flags:');
       const width = Math.max(...p.options.map((o) => o.flag.length)) + 10;

@@ -28,13 +28,13 @@ export type LinkType = 'veth' | 'bridge' | 'host' | 'vxlan' | 'ipip' | 'underlay
 /** What happened to the packet on a link. */
 export type LinkAction = 'send' | 'forward' | 'service' | 'serve' | 'drop';
 
-/** The packet as it crossed a link. */
+/** The packet as it crossed a link (for a tunnel, the packet inside it). */
 export interface PacketSummary {
   readonly src: string;
   readonly dst: string;
   readonly sport: number;
   readonly dport: number;
-  readonly protocol: 'tcp' | 'udp' | 'icmp';
+  readonly protocol: 'tcp' | 'udp' | 'icmp' | 'sctp' | 'ipip';
 }
 
 /** A transmission between two path nodes. */

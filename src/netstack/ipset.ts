@@ -679,6 +679,8 @@ function protoNumber(protocol: Protocol, family: Family | undefined): number {
       return 132;
     case 'icmp':
       return family === 6 ? 58 : 1;
+    case 'ipip':
+      return 4;
   }
 }
 

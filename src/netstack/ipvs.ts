@@ -394,7 +394,7 @@ function readRealServer(rest: readonly string[], line: number): IpvsRealServer {
  * data-port special case is not modelled.
  */
 export function lookupIpvs(state: IpvsState, query: IpvsLookupQuery): IpvsService | undefined {
-  if (query.protocol === 'icmp') return undefined;
+  if (query.protocol === 'icmp' || query.protocol === 'ipip') return undefined;
   if (query.mark !== 0) {
     const byMark = state.byMark.get(markKey(query.family, query.mark >>> 0));
     if (byMark !== undefined) return byMark;

@@ -70,6 +70,8 @@ export function protoOf(p: Packet): number {
       return 17;
     case 'sctp':
       return 132;
+    case 'ipip':
+      return 4;
     default:
       return p.family === 4 ? 1 : 58;
   }
@@ -77,7 +79,7 @@ export function protoOf(p: Packet): number {
 
 /** Whether the packet's protocol carries ports. */
 export function hasPorts(p: Packet): boolean {
-  return p.protocol !== 'icmp';
+  return p.protocol !== 'icmp' && p.protocol !== 'ipip';
 }
 
 function ifaceIs(name: string, want: IfaceName): boolean {

@@ -667,6 +667,8 @@ function protoNumber(p: Packet): number {
       return 132;
     case 'icmp':
       return p.family === 6 ? 58 : 1;
+    case 'ipip':
+      return 4;
   }
 }
 
@@ -725,7 +727,7 @@ function evalPayload(o: Record<string, unknown>, b: Branch): Eval {
     return unsupported(`payload ${String(proto)} ${String(field)}`);
   }
   if (proto === 'tcp' || proto === 'udp' || proto === 'sctp' || proto === 'th') {
-    if (proto === 'th' ? p.protocol === 'icmp' : p.protocol !== proto) return ABSENT;
+    if (proto === 'th' ? p.protocol === 'icmp' || p.protocol === 'ipip' : p.protocol !== proto) return ABSENT;
     if (field === 'sport') return { ok: true, v: numVal('port', BigInt(p.sport)) };
     if (field === 'dport') return { ok: true, v: numVal('port', BigInt(p.dport)) };
     if (field === 'flags' && proto === 'tcp') {

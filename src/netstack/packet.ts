@@ -1,5 +1,5 @@
-/** The IP protocols skoop simulates. */
-export type Protocol = 'tcp' | 'udp' | 'icmp' | 'sctp';
+/** The IP protocols skoop simulates; `ipip` is an IP-in-IP tunnel's outer packet (protocol 4). */
+export type Protocol = 'tcp' | 'udp' | 'icmp' | 'sctp' | 'ipip';
 
 /** The address family of a packet or prefix. */
 export type Family = 4 | 6;

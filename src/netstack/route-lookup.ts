@@ -303,7 +303,7 @@ interface Flow {
   readonly uid: number;
 }
 
-const PROTO_NUMBERS: Record<Protocol, number> = { tcp: 6, udp: 17, icmp: 1, sctp: 132 };
+const PROTO_NUMBERS: Record<Protocol, number> = { tcp: 6, udp: 17, icmp: 1, sctp: 132, ipip: 4 };
 
 function protoNumber(p: Protocol | number | undefined, family: Family): number {
   if (p === undefined) return 0;

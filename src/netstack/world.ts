@@ -58,7 +58,7 @@ export interface TraceStep {
     readonly via: 'veth' | 'underlay';
     /** The packet inside the tunnel when the frame is a tunnel's outer packet. */
     readonly inner?: Packet;
-    readonly tunnel?: 'vxlan';
+    readonly tunnel?: 'vxlan' | 'ipip';
   };
   /** For `nat`: the translation, with the packet before it. */
   readonly nat?: { readonly kind: string; readonly before: Packet };
@@ -227,7 +227,7 @@ export interface Flight {
   readonly packet: Packet;
   readonly dir: 'orig' | 'reply';
   readonly ct?: AttachedCt;
-  readonly inner?: { readonly flight: Flight; readonly vni: number; readonly kind: 'vxlan' };
+  readonly inner?: { readonly flight: Flight; readonly vni: number; readonly kind: 'vxlan' | 'ipip' };
 }
 
 export interface AttachedCt {
@@ -738,6 +738,15 @@ function deliver(w: World, s: State, host: string, f: Flight, inIf: string): Ter
     return [{ kind: 'delivered', state: step(s, { host, kind: 'deliver', detail: `local delivery (in ${inIf})`, packet: f.packet }), host, flight: f, inIf }];
   }
   const ns = hostOf(w, host);
+  if (inner.kind === 'ipip') {
+    // ipip_rcv: the tunnel matching the outer addresses, else the fallback device tunl0 (remote any).
+    const tun = ns.links.find((l) => l.kind === 'ipip' && l.adminUp && (l.tunnel?.remote === undefined || l.tunnel.remote === f.packet.src));
+    if (tun === undefined) {
+      return [dropped(s, host, inner.flight.packet, 'IPIP_DEVICE_MISSING', `an IP-in-IP packet from ${f.packet.src} arrived, but ${host} has no ipip device that is up to take it`, 'timeout')];
+    }
+    const st = step(s, { host, kind: 'decap', detail: `ipip ${tun.name}`, packet: inner.flight.packet });
+    return receive(w, st, host, { packet: inner.flight.packet, dir: inner.flight.dir }, tun.name);
+  }
   const dev = ns.links.find((l) => l.kind === 'vxlan' && l.vxlan !== undefined && l.vxlan.id === inner.vni && (l.vxlan.port ?? 4789) === f.packet.dport);
   if (dev === undefined) {
     return [dropped(s, host, inner.flight.packet, 'VXLAN_DEVICE_MISSING', `no vxlan device with VNI ${inner.vni} on UDP port ${f.packet.dport}`, 'timeout')];
@@ -759,6 +768,7 @@ function xmit(w: World, s: State, host: string, f0: Flight, outIf: string, nexth
   // The skb's conntrack is dropped when it crosses into another namespace (skb_scrub_packet).
   const f: Flight = f0.inner === undefined ? { packet: p, dir: f0.dir } : { packet: p, dir: f0.dir, inner: f0.inner };
   if (link.kind === 'vxlan') return vxlanXmit(w, s, host, f, link, nexthop);
+  if (link.kind === 'ipip') return ipipXmit(w, s, host, f, link, nexthop);
   if (link.kind === 'dummy') return [dropped(s, host, p, 'ROUTE_WRONG', `${outIf} is a dummy device: packets sent to it are discarded`, 'timeout')];
   if (link.kind === 'bridge') return bridgeOut(w, s, host, f, link, nexthop, undefined);
   return wireOut(w, s, host, f, link, nexthop);
@@ -887,6 +897,22 @@ function bridgeOut(w: World, s: State, host: string, f: Flight, bridge: Link, ne
     return out;
   }
   return [dropped(s, host, p, 'NEIGH_FAILED', `no port of bridge ${bridge.name} leads to ${nexthop}`, 'unreachable')];
+}
+
+/**
+ * IP-in-IP transmit (Calico's IPIP): the packet is wrapped in an IPv4 packet of protocol 4 to the
+ * route's gateway (`via <peer node> dev tunl0 onlink`), sent by the host like its own.
+ */
+function ipipXmit(w: World, s: State, host: string, f: Flight, link: Link, nexthop: string): Terminal[] {
+  const p = f.packet;
+  if (p.family !== 4 || familyOf(nexthop) !== 4) {
+    return [dropped(s, host, p, 'ROUTE_WRONG', `${link.name} is an IPv4-in-IPv4 tunnel, but the next hop is ${nexthop}`, 'timeout')];
+  }
+  const remote = link.tunnel?.remote ?? nexthop;
+  const outer: Packet = { family: 4, protocol: 'ipip', src: link.tunnel?.local ?? '', dst: remote, sport: 0, dport: 0, mark: p.mark, tcpFlags: [] };
+  const st = step(s, { host, kind: 'encap', detail: `ipip ${link.name} to ${remote}`, packet: outer });
+  const outerFlight: Flight = { packet: outer, dir: 'orig', inner: { flight: f, vni: 0, kind: 'ipip' } };
+  return localOut(w, st, host, outerFlight).map((t) => (t.kind === 'dropped' && t.notify === 'error' ? { ...t, notify: 'timeout' } : t));
 }
 
 /** Whether br_netfilter hands bridged packets of `family` to iptables (`bridge-nf-call-ip(6)tables`). */

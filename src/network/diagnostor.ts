@@ -169,7 +169,7 @@ const summary = (p: Packet): PacketSummary => ({
   dst: p.dst,
   sport: p.sport,
   dport: p.dport,
-  protocol: p.protocol === 'sctp' ? 'tcp' : p.protocol,
+  protocol: p.protocol,
 });
 
 /** Builds the path graph: one node per hop, one link per distinct transmission between hops. */
@@ -222,7 +222,7 @@ class PathBuilder {
       if (st.kind !== 'cross' || st.crossing === undefined) continue;
       const c = st.crossing;
       const to = this.idOfHost(c.toHost);
-      const type: LinkType = c.tunnel === 'vxlan' ? 'vxlan' : c.via === 'veth' ? 'veth' : 'underlay';
+      const type: LinkType = c.tunnel ?? (c.via === 'veth' ? 'veth' : 'underlay');
       const packet = summary(c.inner ?? st.packet);
       const action: PathLink['action'] = first ? 'send' : (pendingAction ?? 'forward');
       out.push(this.link({ from: cursor, to, type, outIf: c.outIf, inIf: c.inIf, packet, action }));

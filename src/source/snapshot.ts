@@ -68,7 +68,7 @@ const JSON_FIELDS: ReadonlySet<DumpField> = new Set<DumpField>(['addresses', 'ro
 
 const PROXY_MODES = ['iptables', 'ipvs', 'nftables'] as const;
 
-const HINT = 'fix the file (format: CONTRACTS.md §2, "Snapshot file"), or capture a new one with skoop capture -o FILE';
+const HINT = 'fix the file (format: README, "Snapshot file"), or capture the nodes again with collector/skoop-collect.sh';
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -89,7 +89,7 @@ export async function readSnapshotFile(path: string): Promise<Snapshot> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      throw usageError('SNAPSHOT_NOT_FOUND', `snapshot file not found: ${path}`, 'check the path given to --snapshot; write one with skoop capture -o FILE', err);
+      throw usageError('SNAPSHOT_NOT_FOUND', `snapshot file not found: ${path}`, 'check the path given to --snapshot (README, "Snapshot file", says how to make one)', err);
     }
     if (code === 'EISDIR') throw usageError('SNAPSHOT_UNREADABLE', `${path} is a directory, not a snapshot file`, 'give the path of a .json or .json.gz file', err);
     throw usageError('SNAPSHOT_UNREADABLE', `cannot read snapshot ${path}: ${(err as Error).message}`, 'check the file permissions', err);
@@ -105,7 +105,7 @@ export async function readSnapshotFile(path: string): Promise<Snapshot> {
   try {
     text = bytes.toString('utf8');
   } catch (err) {
-    throw usageError('SNAPSHOT_INVALID', `${path}: too large to read (${bytes.length} bytes)`, 'capture fewer nodes (skoop capture --nodes)', err);
+    throw usageError('SNAPSHOT_INVALID', `${path}: too large to read (${bytes.length} bytes)`, 'capture only the nodes the path involves', err);
   }
   return parseSnapshotText(text, path);
 }
