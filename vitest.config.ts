@@ -14,6 +14,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/e2e/global-setup.ts'],
           // Network namespaces are global to the machine: run e2e files one at a time.
           fileParallelism: false,
           testTimeout: 60_000,
