@@ -207,7 +207,7 @@ describe('readSnapshotFile / writeSnapshotFile', () => {
   });
 
   it.each([
-    { name: 'missing file', setup: () => join(dir, 'nope.json'), code: 'SNAPSHOT_NOT_FOUND', message: 'snapshot file not found: ', hint: 'skoop capture' },
+    { name: 'missing file', setup: () => join(dir, 'nope.json'), code: 'SNAPSHOT_NOT_FOUND', message: 'snapshot file not found: ', hint: 'Snapshot file' },
     {
       name: 'a directory',
       setup: () => {
@@ -250,7 +250,7 @@ describe('readSnapshotFile / writeSnapshotFile', () => {
       },
       code: 'SNAPSHOT_INVALID',
       message: 'wrong-kind.json: apiVersion: expected "skoop/v1", got "v1"',
-      hint: 'skoop capture',
+      hint: 'skoop-collect.sh',
     },
   ])('$name', async ({ setup, code, message, hint }) => {
     const path = setup();
