@@ -11,7 +11,9 @@ const VERSION = '0.1.0';
 /** Builds the command tree; `run` receives the exit code of whichever command ran. */
 function buildProgram(io: CliIo, run: (code: Promise<number>) => void): Command {
   const program = new Command('skoop')
-    .description("Explains why a pod cannot reach a Service, pod or node, by simulating the packet through each node's network state.")
+    .description(
+      "Explains why a pod cannot reach a Service, pod or node, by simulating the packet through each node's network state.",
+    )
     .version(VERSION, '-V, --version')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride()
@@ -24,12 +26,26 @@ function buildProgram(io: CliIo, run: (code: Promise<number>) => void): Command 
     .option('--snapshot <FILE>', 'diagnose offline from a snapshot file (.json or .json.gz)')
     .option('--kubeconfig <FILE>', 'kubeconfig for a live cluster')
     .option('--context <NAME>', 'kubeconfig context for a live cluster')
-    .option('--network-plugin <NAME>', `CNI to model: ${PLUGINS.map((p) => p.name).join(', ')} (default: detected)`)
-    .addOption(new Option('--proxy-mode <MODE>', 'kube-proxy mode (default: detected)').choices(['iptables', 'ipvs', 'nftables']))
-    .addOption(new Option('--format <FORMAT>', 'output format').choices(['text', 'json', 'dot', 'svg']).default('text'))
+    .option(
+      '--network-plugin <NAME>',
+      `CNI to model: ${PLUGINS.map((p) => p.name).join(', ')} (default: detected)`,
+    )
+    .addOption(
+      new Option('--proxy-mode <MODE>', 'kube-proxy mode (default: detected)').choices([
+        'iptables',
+        'ipvs',
+        'nftables',
+      ]),
+    )
+    .addOption(
+      new Option('--format <FORMAT>', 'output format')
+        .choices(['text', 'json', 'dot', 'svg'])
+        .default('text'),
+    )
     .option('-o, --output <FILE>', 'write the output to FILE instead of stdout');
   for (const plugin of PLUGINS) {
-    for (const o of plugin.options) program.option(`--${o.flag} <VALUE>`, `[${plugin.name}] ${o.description}`);
+    for (const o of plugin.options)
+      program.option(`--${o.flag} <VALUE>`, `[${plugin.name}] ${o.description}`);
   }
   program.addHelpText(
     'after',
@@ -42,9 +58,14 @@ Exit codes: 0 reachable, 1 a problem was found, 2 usage or input error, 3 could 
   );
   program.action((opts: Record<string, string | undefined>) => {
     if (opts['source'] === undefined || opts['destination'] === undefined) {
-      throw new SkoopError('usage', 'ENDPOINTS_REQUIRED', 'both -s/--source and -d/--destination are required', {
-        hint: 'e.g. skoop -s pod/shop/frontend -d svc/shop/cart -p 8080 --snapshot cluster.json (see skoop --help)',
-      });
+      throw new SkoopError(
+        'usage',
+        'ENDPOINTS_REQUIRED',
+        'both -s/--source and -d/--destination are required',
+        {
+          hint: 'e.g. skoop -s pod/shop/frontend -d svc/shop/cart -p 8080 --snapshot cluster.json (see skoop --help)',
+        },
+      );
     }
     const pluginOptions: Record<string, string> = {};
     for (const plugin of PLUGINS) {
@@ -115,7 +136,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
 function reportError(err: unknown, io: CliIo): number {
   if (err instanceof CommanderError) {
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+    if (
+      err.code === 'commander.helpDisplayed' ||
+      err.code === 'commander.version' ||
+      err.code === 'commander.help'
+    )
+      return EXIT.ok;
     // commander has printed its own message already.
     io.stderr('hint: see skoop --help\n');
     return EXIT.usage;
@@ -127,12 +153,16 @@ function reportError(err: unknown, io: CliIo): number {
   }
   if (err instanceof NetstackParseError) {
     io.stderr(`error: the snapshot's network state is malformed: ${err.message}\n`);
-    io.stderr('hint: the field must hold exactly what that command printed; re-capture the node with the collector\n');
+    io.stderr(
+      'hint: the field must hold exactly what that command printed; re-capture the node with the collector\n',
+    );
     return EXIT.usage;
   }
   const e = err instanceof Error ? err : new Error(String(err));
   io.stderr(`internal error: ${e.message}\n`);
-  io.stderr('This is a bug in skoop. Please report it with the command line and the snapshot file attached.\n');
+  io.stderr(
+    'This is a bug in skoop. Please report it with the command line and the snapshot file attached.\n',
+  );
   if (io.env['SKOOP_DEBUG'] !== undefined && e.stack !== undefined) io.stderr(`${e.stack}\n`);
   return EXIT.internal;
 }

@@ -35,11 +35,19 @@ const PROTOCOLS = ['tcp', 'udp', 'icmp'] as const;
 export async function runDiagnose(opts: DiagnoseOptions, io: CliIo): Promise<number> {
   const format = opts.format as RenderFormat;
   if (!(FORMATS as readonly string[]).includes(opts.format)) {
-    throw usageError('FORMAT_UNKNOWN', `unknown format "${opts.format}"`, `use one of: ${FORMATS.join(', ')}`);
+    throw usageError(
+      'FORMAT_UNKNOWN',
+      `unknown format "${opts.format}"`,
+      `use one of: ${FORMATS.join(', ')}`,
+    );
   }
   const protocol = opts.protocol.toLowerCase() as (typeof PROTOCOLS)[number];
   if (!(PROTOCOLS as readonly string[]).includes(protocol)) {
-    throw usageError('PROTOCOL_UNKNOWN', `unknown protocol "${opts.protocol}"`, `use one of: ${PROTOCOLS.join(', ')}`);
+    throw usageError(
+      'PROTOCOL_UNKNOWN',
+      `unknown protocol "${opts.protocol}"`,
+      `use one of: ${PROTOCOLS.join(', ')}`,
+    );
   }
   if (opts.snapshot === undefined) {
     throw cannotRunError(
@@ -64,10 +72,20 @@ export async function runDiagnose(opts: DiagnoseOptions, io: CliIo): Promise<num
       'give -s as pod/NAME, pod/NAMESPACE/NAME, node/NAME, or the IP of a pod or node',
     );
   }
-  const destination = resolveEndpoint(provided.index, parseEndpointRef(opts.destination, namespace), { family: familyOf(source.ip) });
+  const destination = resolveEndpoint(provided.index, parseEndpointRef(opts.destination, namespace), {
+    family: familyOf(source.ip),
+  });
   const { port, servicePort } = resolvePort(destination, opts.dport, protocol);
-  const result: Result = provided.network.diagnose({ source, destination, protocol, port, ...(servicePort !== undefined ? { servicePort } : {}) });
-  const text = await renderResult(result, format, { color: opts.output === undefined && wantsColor(io, 'stdout') });
+  const result: Result = provided.network.diagnose({
+    source,
+    destination,
+    protocol,
+    port,
+    ...(servicePort !== undefined ? { servicePort } : {}),
+  });
+  const text = await renderResult(result, format, {
+    color: opts.output === undefined && wantsColor(io, 'stdout'),
+  });
   if (opts.output !== undefined) await writeFile(opts.output, text);
   else io.stdout(text);
   return exitCodeOf(result);
@@ -79,13 +97,22 @@ export function exitCodeOf(result: Result): number {
   return result.verdict === 'reachable' && !blocking ? EXIT.ok : EXIT.problem;
 }
 
-function resolvePort(dst: ResolvedEndpoint, dport: string | undefined, protocol: 'tcp' | 'udp' | 'icmp'): { port: number; servicePort?: ServicePort } {
+function resolvePort(
+  dst: ResolvedEndpoint,
+  dport: string | undefined,
+  protocol: 'tcp' | 'udp' | 'icmp',
+): { port: number; servicePort?: ServicePort } {
   if (protocol === 'icmp') return { port: 0 };
   if (dport === undefined || dport === '') {
-    throw usageError('PORT_REQUIRED', `-p/--dport is required for ${protocol}`, dst.type === 'service' ? 'give the Service port number or name' : 'give the destination port number');
+    throw usageError(
+      'PORT_REQUIRED',
+      `-p/--dport is required for ${protocol}`,
+      dst.type === 'service' ? 'give the Service port number or name' : 'give the destination port number',
+    );
   }
   const numeric = /^\d+$/.test(dport) ? Number(dport) : undefined;
-  if (numeric !== undefined && (numeric < 1 || numeric > 65535)) throw usageError('PORT_INVALID', `port ${dport} is out of range`, 'ports are 1-65535');
+  if (numeric !== undefined && (numeric < 1 || numeric > 65535))
+    throw usageError('PORT_INVALID', `port ${dport} is out of range`, 'ports are 1-65535');
   if (dst.type === 'service') {
     const sp = findServicePort(dst.service, numeric ?? dport, protocol.toUpperCase());
     return { port: sp.port, servicePort: sp };
@@ -93,8 +120,17 @@ function resolvePort(dst: ResolvedEndpoint, dport: string | undefined, protocol:
   if (numeric !== undefined) return { port: numeric };
   if (dst.type === 'pod') {
     const p = findContainerPort(dst.pod, dport, protocol.toUpperCase());
-    if (p === undefined) throw usageError('PORT_NOT_FOUND', `pod ${dst.id} has no container port named "${dport}"`, 'give the port number, or a name from the pod\'s containers[].ports');
+    if (p === undefined)
+      throw usageError(
+        'PORT_NOT_FOUND',
+        `pod ${dst.id} has no container port named "${dport}"`,
+        "give the port number, or a name from the pod's containers[].ports",
+      );
     return { port: p };
   }
-  throw usageError('PORT_INVALID', `"${dport}" is not a port number`, 'a port name only works for a Service or a pod');
+  throw usageError(
+    'PORT_INVALID',
+    `"${dport}" is not a port number`,
+    'a port name only works for a Service or a pod',
+  );
 }

@@ -1,4 +1,4 @@
-import type { Family, Protocol } from './packet.js';
+import { type Family, type Protocol, protocolNumberOf } from './packet.js';
 import type { IpsetMatcher, IpsetPart, IpsetQuery } from './ipset-query.js';
 import { familyOf, ipToBigInt, isIp } from './ip.js';
 import { NetstackParseError } from './parse-error.js';
@@ -670,18 +670,7 @@ function buildIndex(set: Ipset): SetIndex {
 }
 
 function protoNumber(protocol: Protocol, family: Family | undefined): number {
-  switch (protocol) {
-    case 'tcp':
-      return 6;
-    case 'udp':
-      return 17;
-    case 'sctp':
-      return 132;
-    case 'icmp':
-      return family === 6 ? 58 : 1;
-    case 'ipip':
-      return 4;
-  }
+  return protocolNumberOf(protocol, family ?? 4);
 }
 
 /** The query value of one dimension, or `undefined` when the part cannot fill it. */

@@ -1,4 +1,4 @@
-import type { Packet } from './packet.js';
+import { type Packet, protocolNumberOf } from './packet.js';
 import type { IpsetPart } from './ipset-query.js';
 import { addrKeyOf, compareKeys, netContains, type AddrKey, type AddrNet } from './netfilter-addr.js';
 import {
@@ -63,18 +63,7 @@ export type MatchResult = typeof NO | typeof YES | typeof FORK | typeof UNSUPPOR
 
 /** The IP protocol number of a packet. */
 export function protoOf(p: Packet): number {
-  switch (p.protocol) {
-    case 'tcp':
-      return 6;
-    case 'udp':
-      return 17;
-    case 'sctp':
-      return 132;
-    case 'ipip':
-      return 4;
-    default:
-      return p.family === 4 ? 1 : 58;
-  }
+  return protocolNumberOf(p.protocol, p.family);
 }
 
 /** Whether the packet's protocol carries ports. */

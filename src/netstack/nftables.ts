@@ -1,4 +1,4 @@
-import type { CtState, Packet } from './packet.js';
+import { type CtState, type Packet, protocolNumberOf } from './packet.js';
 import { familyOf, ipToBigInt, isIp, normalizeIp } from './ip.js';
 import { NetstackParseError } from './parse-error.js';
 
@@ -658,18 +658,7 @@ const numVal = (t: Dtype, n: bigint): Val => ({ t, k: n.toString(), n });
 const strVal = (t: Dtype, s: string): Val => ({ t, k: s });
 
 function protoNumber(p: Packet): number {
-  switch (p.protocol) {
-    case 'tcp':
-      return 6;
-    case 'udp':
-      return 17;
-    case 'sctp':
-      return 132;
-    case 'icmp':
-      return p.family === 6 ? 58 : 1;
-    case 'ipip':
-      return 4;
-  }
+  return protocolNumberOf(p.protocol, p.family);
 }
 
 /** Mutable traversal state of one branch. */

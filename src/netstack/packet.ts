@@ -1,6 +1,22 @@
 /** The IP protocols skoop simulates; `ipip` is an IP-in-IP tunnel's outer packet (protocol 4). */
 export type Protocol = 'tcp' | 'udp' | 'icmp' | 'sctp' | 'ipip';
 
+/** The IP protocol number of `protocol` (ICMP is 1 for IPv4, 58 for IPv6). */
+export function protocolNumberOf(protocol: Protocol, family: Family): number {
+  switch (protocol) {
+    case 'tcp':
+      return 6;
+    case 'udp':
+      return 17;
+    case 'sctp':
+      return 132;
+    case 'ipip':
+      return 4;
+    case 'icmp':
+      return family === 6 ? 58 : 1;
+  }
+}
+
 /** The address family of a packet or prefix. */
 export type Family = 4 | 6;
 

@@ -1,4 +1,4 @@
-import type { Family, Protocol } from './packet.js';
+import { type Family, type Protocol, protocolNumberOf } from './packet.js';
 import type { Link, LinkAddress } from './links.js';
 import type { Route } from './routes.js';
 import type { Rule } from './rules.js';
@@ -303,13 +303,9 @@ interface Flow {
   readonly uid: number;
 }
 
-const PROTO_NUMBERS: Record<Protocol, number> = { tcp: 6, udp: 17, icmp: 1, sctp: 132, ipip: 4 };
-
 function protoNumber(p: Protocol | number | undefined, family: Family): number {
   if (p === undefined) return 0;
-  if (typeof p === 'number') return p;
-  if (p === 'icmp' && family === 6) return 58;
-  return PROTO_NUMBERS[p];
+  return typeof p === 'number' ? p : protocolNumberOf(p, family);
 }
 
 function ruleMatches(pr: PreparedRule, f: Flow): boolean {

@@ -46,7 +46,8 @@ export interface Attachment {
 /** What happened to a packet at one point of its path, for evidence and rendering. */
 export interface TraceStep {
   readonly host: string;
-  readonly kind: 'route' | 'hook' | 'nat' | 'xmit' | 'recv' | 'bridge' | 'encap' | 'decap' | 'deliver' | 'drop' | 'cross';
+  readonly kind:
+    'route' | 'hook' | 'nat' | 'xmit' | 'recv' | 'bridge' | 'encap' | 'decap' | 'deliver' | 'drop' | 'cross';
   readonly detail: string;
   readonly packet: Packet;
   readonly evidence?: readonly string[];
@@ -243,7 +244,13 @@ export interface AttachedCt {
 
 /** Where one host's processing of a packet ends. */
 export type Terminal =
-  | { readonly kind: 'delivered'; readonly state: State; readonly host: string; readonly flight: Flight; readonly inIf: string }
+  | {
+      readonly kind: 'delivered';
+      readonly state: State;
+      readonly host: string;
+      readonly flight: Flight;
+      readonly inIf: string;
+    }
   | {
       readonly kind: 'dropped';
       readonly state: State;
@@ -270,10 +277,32 @@ export interface Crossing {
 
 const step = (s: State, st: TraceStep): State => ({ ...s, steps: [...s.steps, st] });
 
-function dropped(s: State, host: string, packet: Packet, code: string, reason: string, notify: Outcome, evidence?: Readonly<Record<string, unknown>>): Terminal {
+function dropped(
+  s: State,
+  host: string,
+  packet: Packet,
+  code: string,
+  reason: string,
+  notify: Outcome,
+  evidence?: Readonly<Record<string, unknown>>,
+): Terminal {
   const d: Drop = evidence === undefined ? { host, code, reason } : { host, code, reason, evidence };
-  const lines = evidence === undefined ? undefined : Object.entries(evidence).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join('; ') : String(v)}`);
-  return { kind: 'dropped', state: step(s, { host, kind: 'drop', detail: `${code}: ${reason}`, packet, ...(lines ? { evidence: lines } : {}) }), drop: d, notify };
+  const lines =
+    evidence === undefined
+      ? undefined
+      : Object.entries(evidence).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join('; ') : String(v)}`);
+  return {
+    kind: 'dropped',
+    state: step(s, {
+      host,
+      kind: 'drop',
+      detail: `${code}: ${reason}`,
+      packet,
+      ...(lines ? { evidence: lines } : {}),
+    }),
+    drop: d,
+    notify,
+  };
 }
 
 function hostOf(w: World, name: string): Netns {
@@ -307,7 +336,10 @@ function attachCt(s: State, host: string, f: Flight): { flight: Flight; ctState:
   const entry = ctEntriesOf(s, host).find((e) => sameTuple(e.reply, t));
   if (entry !== undefined) {
     return {
-      flight: { ...f, ct: { host, orig: entry.orig, entry, dnatDone: true, snatDone: true, mark: entry.mark } },
+      flight: {
+        ...f,
+        ct: { host, orig: entry.orig, entry, dnatDone: true, snatDone: true, mark: entry.mark },
+      },
       ctState: 'ESTABLISHED',
     };
   }
@@ -354,16 +386,27 @@ function runHook(
   const rulesets = f.packet.family === 4 ? ns.iptables4 : ns.iptables6;
   const field = f.packet.family === 4 ? 'iptables' : 'ip6tables';
   if (ns.missing.has(field)) {
-    s = step(s, { host, kind: 'hook', detail: `${hook}: ${field} not collected, rules not checked`, packet: f.packet });
+    s = step(s, {
+      host,
+      kind: 'hook',
+      detail: `${hook}: ${field} not collected, rules not checked`,
+      packet: f.packet,
+    });
   }
   let passes: HookPass[] = [{ state: s, flight: f }];
   const ended: Terminal[] = [];
-  const natHook = hook === 'PREROUTING' || hook === 'OUTPUT' ? 'dnat' : hook === 'POSTROUTING' || hook === 'INPUT' ? 'snat' : undefined;
+  const natHook =
+    hook === 'PREROUTING' || hook === 'OUTPUT'
+      ? 'dnat'
+      : hook === 'POSTROUTING' || hook === 'INPUT'
+        ? 'snat'
+        : undefined;
   for (const rules of rulesets) {
     const next: HookPass[] = [];
     for (const pass of passes) {
       const ct = pass.flight.ct;
-      const natDone = natHook === undefined || ct === undefined || (natHook === 'dnat' ? ct.dnatDone : ct.snatDone);
+      const natDone =
+        natHook === undefined || ct === undefined || (natHook === 'dnat' ? ct.dnatDone : ct.snatDone);
       const outcomes: NfOutcome[] = traverseHook(rules, hook, {
         packet: pass.flight.packet,
         ...(io.inIf !== undefined ? { inIf: io.inIf } : {}),
@@ -381,7 +424,13 @@ function runHook(
       for (const o of outcomes) {
         let st: State = { ...pass.state, probability: pass.state.probability * o.probability };
         if (o.unsupported.length > 0) {
-          st = { ...st, unsupported: [...st.unsupported, ...o.unsupported.map((u) => `${host}: ${u.rule.text} (${u.reason})`)] };
+          st = {
+            ...st,
+            unsupported: [
+              ...st.unsupported,
+              ...o.unsupported.map((u) => `${host}: ${u.rule.text} (${u.reason})`),
+            ],
+          };
         }
         const evidence = o.decidedBy === undefined ? [] : [describeDecider(o)];
         if (o.verdict !== 'accept') {
@@ -394,7 +443,17 @@ function runHook(
                 ? { hook, table: d.table, chain: d.chain, policy: d.policy, field, line: d.line }
                 : { hook, table: d.table, chain: d.chain, index: d.index, rule: d.text, field, line: d.line };
           if (o.rejectWith !== undefined) ev['rejectWith'] = o.rejectWith;
-          ended.push(dropped(st, host, pass.flight.packet, code, `${hook}: ${o.verdict} by ${evidence[0] ?? 'a rule'}`, rejectNotify(o, hook, pass.flight.packet.protocol), ev));
+          ended.push(
+            dropped(
+              st,
+              host,
+              pass.flight.packet,
+              code,
+              `${hook}: ${o.verdict} by ${evidence[0] ?? 'a rule'}`,
+              rejectNotify(o, hook, pass.flight.packet.protocol),
+              ev,
+            ),
+          );
           continue;
         }
         let flight = withPacket(pass.flight, o.packet);
@@ -426,7 +485,8 @@ function runHook(
   }
   if (ns.nftables !== undefined) {
     const ct0 = f.ct;
-    const natDoneBefore = ct0 !== undefined && (natHook === 'dnat' ? ct0.dnatDone : natHook === 'snat' ? ct0.snatDone : false);
+    const natDoneBefore =
+      ct0 !== undefined && (natHook === 'dnat' ? ct0.dnatDone : natHook === 'snat' ? ct0.snatDone : false);
     passes = runNftHook(ns, host, hook, io, ctState, passes, ended, () => natDoneBefore);
   }
   return { passed: passes, ended };
@@ -465,18 +525,49 @@ function runNftHook(
       let st: State = { ...pass.state, probability: pass.state.probability * o.probability };
       const ev = { hook, nftables: o.evidence.map((e) => `${e.family} ${e.table} ${e.chain}: ${e.rule}`) };
       if (o.verdict === 'unsupported') {
-        ended.push(dropped(st, host, p, 'NETFILTER_UNSUPPORTED', `${hook}: nftables rule not evaluated: ${o.reason ?? 'unsupported expression'}`, 'unknown', ev));
+        ended.push(
+          dropped(
+            st,
+            host,
+            p,
+            'NETFILTER_UNSUPPORTED',
+            `${hook}: nftables rule not evaluated: ${o.reason ?? 'unsupported expression'}`,
+            'unknown',
+            ev,
+          ),
+        );
         continue;
       }
       if (o.verdict !== 'accept') {
-        ended.push(dropped(st, host, p, 'NFTABLES_DROP', `${hook}: nftables ${o.verdict} by ${ev.nftables.at(-1) ?? 'policy'}`, o.verdict === 'reject' ? 'refused' : 'timeout', ev));
+        ended.push(
+          dropped(
+            st,
+            host,
+            p,
+            'NFTABLES_DROP',
+            `${hook}: nftables ${o.verdict} by ${ev.nftables.at(-1) ?? 'policy'}`,
+            o.verdict === 'reject' ? 'refused' : 'timeout',
+            ev,
+          ),
+        );
         continue;
       }
       let flight = withPacket(pass.flight, o.packet);
       if (o.nat.length > 0) {
         const kind = o.nat[0]?.kind === 'snat' || o.nat[0]?.kind === 'masquerade' ? 'snat' : 'dnat';
-        st = step(st, { host, kind: 'nat', detail: `${hook} nftables ${o.nat.map((n) => n.kind).join(', ')}`, packet: o.packet, evidence: ev.nftables, nat: { kind, before: p } });
-        if (flight.ct !== undefined && flight.dir === 'orig') flight = { ...flight, ct: { ...flight.ct, ...(kind === 'dnat' ? { dnatDone: true } : { snatDone: true }) } };
+        st = step(st, {
+          host,
+          kind: 'nat',
+          detail: `${hook} nftables ${o.nat.map((n) => n.kind).join(', ')}`,
+          packet: o.packet,
+          evidence: ev.nftables,
+          nat: { kind, before: p },
+        });
+        if (flight.ct !== undefined && flight.dir === 'orig')
+          flight = {
+            ...flight,
+            ct: { ...flight.ct, ...(kind === 'dnat' ? { dnatDone: true } : { snatDone: true }) },
+          };
       }
       next.push({ state: st, flight });
     }
@@ -499,13 +590,21 @@ function nfConntrackOf(ct: AttachedCt, f: Flight): NfConntrack {
     };
   }
   const p = f.packet;
-  return { orig: o, dir: 'ORIGINAL', status: [], dnat: p.dst !== o.dst || p.dport !== o.dport, snat: p.src !== o.src || p.sport !== o.sport };
+  return {
+    orig: o,
+    dir: 'ORIGINAL',
+    status: [],
+    dnat: p.dst !== o.dst || p.dport !== o.dport,
+    snat: p.src !== o.src || p.sport !== o.sport,
+  };
 }
 
 function describeDecider(o: NfOutcome): string {
   const d = o.decidedBy;
   if (d === undefined) return '';
-  return d.kind === 'policy' ? `policy ${d.policy} of ${d.table}/${d.chain}` : `${d.table}/${d.chain} rule ${d.index}: ${d.text}`;
+  return d.kind === 'policy'
+    ? `policy ${d.policy} of ${d.table}/${d.chain}`
+    : `${d.table}/${d.chain} rule ${d.index}: ${d.text}`;
 }
 
 /** What the sending socket learns from a REJECT (the ICMP error or RST the rule sends back). */
@@ -541,10 +640,16 @@ function routeQuery(p: Packet, iif?: string) {
 }
 
 /** Forks a routing decision over its next hops (ECMP), with their weights as probabilities. */
-function forkNexthops(s: State, d: RouteDecision): { state: State; dev: string; gateway: string | undefined }[] {
+function forkNexthops(
+  s: State,
+  d: RouteDecision,
+): { state: State; dev: string; gateway: string | undefined }[] {
   const total = d.nexthops.reduce((n, h) => n + (h.weight > 0 ? h.weight : 1), 0);
   return d.nexthops.map((h) => ({
-    state: d.nexthops.length > 1 ? { ...s, probability: (s.probability * (h.weight > 0 ? h.weight : 1)) / total } : s,
+    state:
+      d.nexthops.length > 1
+        ? { ...s, probability: (s.probability * (h.weight > 0 ? h.weight : 1)) / total }
+        : s,
     dev: h.dev,
     gateway: h.gateway,
   }));
@@ -554,13 +659,37 @@ function routeFailure(s: State, host: string, p: Packet, d: RouteDecision, local
   const ev = d.evidence.length > 0 ? { route: d.evidence } : undefined;
   switch (d.kind) {
     case 'blackhole':
-      return dropped(s, host, p, 'ROUTE_BLACKHOLE', `blackhole route to ${p.dst}`, local ? 'error' : 'timeout', ev);
+      return dropped(
+        s,
+        host,
+        p,
+        'ROUTE_BLACKHOLE',
+        `blackhole route to ${p.dst}`,
+        local ? 'error' : 'timeout',
+        ev,
+      );
     case 'unreachable':
       return dropped(s, host, p, 'ROUTE_BLACKHOLE', `unreachable route to ${p.dst}`, 'unreachable', ev);
     case 'prohibit':
-      return dropped(s, host, p, 'ROUTE_BLACKHOLE', `prohibit route to ${p.dst}`, local ? 'error' : 'unreachable', ev);
+      return dropped(
+        s,
+        host,
+        p,
+        'ROUTE_BLACKHOLE',
+        `prohibit route to ${p.dst}`,
+        local ? 'error' : 'unreachable',
+        ev,
+      );
     case 'invalid':
-      return dropped(s, host, p, d.reason === 'rp-filter' ? 'RP_FILTER_DROP' : 'ROUTE_MISSING', `the kernel refuses this packet (${d.reason ?? 'invalid'})`, local ? 'error' : 'timeout', ev);
+      return dropped(
+        s,
+        host,
+        p,
+        d.reason === 'rp-filter' ? 'RP_FILTER_DROP' : 'ROUTE_MISSING',
+        `the kernel refuses this packet (${d.reason ?? 'invalid'})`,
+        local ? 'error' : 'timeout',
+        ev,
+      );
     case 'broadcast':
     case 'multicast':
       return dropped(s, host, p, 'ROUTE_WRONG', `${p.dst} is a ${d.kind} destination here`, 'timeout', ev);
@@ -581,7 +710,13 @@ function localOut(w: World, s: State, host: string, f0: Flight): Terminal[] {
   const { flight: f1, ctState } = attachCt(s, host, f0);
   const f = unNat(f1, 'dst');
   const d = f.packet.dst === f0.packet.dst ? d0 : lookupRoute(ns.routing, routeQuery(f.packet));
-  s = step(s, { host, kind: 'route', detail: `output route: ${d.kind}`, packet: f.packet, evidence: d.evidence });
+  s = step(s, {
+    host,
+    kind: 'route',
+    detail: `output route: ${d.kind}`,
+    packet: f.packet,
+    evidence: d.evidence,
+  });
   if (d.kind !== 'unicast' && d.kind !== 'local') return [routeFailure(s, host, f.packet, d, true)];
   const results: Terminal[] = [];
   for (const nh of d.kind === 'local' ? [{ state: s, dev: 'lo', gateway: undefined }] : forkNexthops(s, d)) {
@@ -593,22 +728,41 @@ function localOut(w: World, s: State, host: string, f0: Flight): Terminal[] {
       if (after.dst !== before.dst || after.mark !== before.mark) {
         // ip_route_me_harder: the packet is routed again after OUTPUT changed its destination or mark.
         const d2 = lookupRoute(ns.routing, routeQuery(after));
-        const st = step(pass.state, { host, kind: 'route', detail: `re-route after OUTPUT: ${d2.kind}`, packet: after, evidence: d2.evidence });
+        const st = step(pass.state, {
+          host,
+          kind: 'route',
+          detail: `re-route after OUTPUT: ${d2.kind}`,
+          packet: after,
+          evidence: d2.evidence,
+        });
         if (d2.kind !== 'unicast' && d2.kind !== 'local') {
           results.push(routeFailure(st, host, after, d2, true));
           continue;
         }
-        const hops = d2.kind === 'local' ? [{ state: st, dev: 'lo', gateway: undefined }] : forkNexthops(st, d2);
-        for (const h of hops) results.push(...postrouting(w, h.state, host, pass.flight, h.dev, h.gateway ?? after.dst, ctState));
+        const hops =
+          d2.kind === 'local' ? [{ state: st, dev: 'lo', gateway: undefined }] : forkNexthops(st, d2);
+        for (const h of hops)
+          results.push(...postrouting(w, h.state, host, pass.flight, h.dev, h.gateway ?? after.dst, ctState));
       } else {
-        results.push(...postrouting(w, pass.state, host, pass.flight, nh.dev, nh.gateway ?? after.dst, ctState));
+        results.push(
+          ...postrouting(w, pass.state, host, pass.flight, nh.dev, nh.gateway ?? after.dst, ctState),
+        );
       }
     }
   }
   return results;
 }
 
-function postrouting(w: World, s: State, host: string, f: Flight, outIf: string, nexthop: string, ctState: CtState, physdev?: HookIo['physdev']): Terminal[] {
+function postrouting(
+  w: World,
+  s: State,
+  host: string,
+  f: Flight,
+  outIf: string,
+  nexthop: string,
+  ctState: CtState,
+  physdev?: HookIo['physdev'],
+): Terminal[] {
   const hook = runHook(w, s, host, f, 'POSTROUTING', { outIf, ...(physdev ? { physdev } : {}) }, ctState);
   const out: Terminal[] = [...hook.ended];
   for (const pass of hook.passed) {
@@ -622,17 +776,22 @@ function postrouting(w: World, s: State, host: string, f: Flight, outIf: string,
 /** A packet arriving on `inIf` of `host` at layer 3: PREROUTING, routing, then INPUT or FORWARD. */
 function receive(w: World, s: State, host: string, f0: Flight, inIf: string, physIn?: string): Terminal[] {
   const ns = hostOf(w, host);
-  if (s.hops >= MAX_HOPS) return [dropped(s, host, f0.packet, 'ROUTING_LOOP', `more than ${MAX_HOPS} hops: routing loop`, 'timeout')];
+  if (s.hops >= MAX_HOPS)
+    return [
+      dropped(s, host, f0.packet, 'ROUTING_LOOP', `more than ${MAX_HOPS} hops: routing loop`, 'timeout'),
+    ];
   s = { ...s, hops: s.hops + 1 };
   const link = ns.linkByName.get(inIf);
-  if (link === undefined) return [dropped(s, host, f0.packet, 'LINK_MISSING', `no interface ${inIf}`, 'timeout')];
+  if (link === undefined)
+    return [dropped(s, host, f0.packet, 'LINK_MISSING', `no interface ${inIf}`, 'timeout')];
   if (!link.adminUp) return [dropped(s, host, f0.packet, 'LINK_DOWN', `${inIf} is down`, 'timeout')];
   s = step(s, { host, kind: 'recv', detail: `in ${inIf}`, packet: f0.packet });
   const { flight: f1, ctState } = attachCt(s, host, f0);
   const physdev = physIn === undefined ? undefined : { in: physIn, isBridged: false };
   const pre = runHook(w, s, host, f1, 'PREROUTING', { inIf, ...(physdev ? { physdev } : {}) }, ctState);
   const out: Terminal[] = [...pre.ended];
-  for (const pass of pre.passed) out.push(...routeInput(w, pass.state, host, unNat(pass.flight, 'dst'), inIf, ctState));
+  for (const pass of pre.passed)
+    out.push(...routeInput(w, pass.state, host, unNat(pass.flight, 'dst'), inIf, ctState));
   return out;
 }
 
@@ -644,17 +803,29 @@ function routeInput(w: World, s: State, host: string, f: Flight, inIf: string, c
   if (ns.sysctls !== undefined && inIf !== 'lo' && (d.kind === 'local' || d.kind === 'unicast')) {
     const mode = rpFilter(ns.sysctls, inIf) ?? 0;
     const oif = d.kind === 'unicast' ? d.nexthops[0]?.dev : undefined;
-    const rp = checkRpFilter(ns.routing, mode, { src: p.src, dst: p.dst, mark: p.mark, family: p.family }, inIf, {
-      ...(oif !== undefined ? { oif } : {}),
-      acceptLocal: acceptLocal(ns.sysctls, inIf) ?? false,
-      srcValidMark: srcValidMark(ns.sysctls, inIf) ?? false,
-    });
+    const rp = checkRpFilter(
+      ns.routing,
+      mode,
+      { src: p.src, dst: p.dst, mark: p.mark, family: p.family },
+      inIf,
+      {
+        ...(oif !== undefined ? { oif } : {}),
+        acceptLocal: acceptLocal(ns.sysctls, inIf) ?? false,
+        srcValidMark: srcValidMark(ns.sysctls, inIf) ?? false,
+      },
+    );
     if (!rp.ok) {
       const why =
         rp.reason === 'rp-filter'
           ? `rp_filter=${mode} on ${inIf} drops packets from ${p.src}: ${mode === 1 ? 'the route back to it leaves by another interface' : 'there is no route back to it'}`
           : `packets from ${p.src} arriving on ${inIf} are martians (${rp.reason ?? 'invalid source'})`;
-      return [dropped(s, host, p, 'RP_FILTER_DROP', why, 'timeout', { sysctl: `net.ipv4.conf.${inIf}.rp_filter`, value: mode, reverseRoute: rp.evidence })];
+      return [
+        dropped(s, host, p, 'RP_FILTER_DROP', why, 'timeout', {
+          sysctl: `net.ipv4.conf.${inIf}.rp_filter`,
+          value: mode,
+          reverseRoute: rp.evidence,
+        }),
+      ];
     }
   }
   if (d.kind === 'local') return input(w, s, host, f, inIf, ctState);
@@ -666,14 +837,25 @@ function routeInput(w: World, s: State, host: string, f: Flight, inIf: string, c
     if (fwd === false) {
       const key = p.family === 4 ? `net.ipv4.conf.${inIf}.forwarding` : 'net.ipv6.conf.all.forwarding';
       // ip_error sends no ICMP error when the input device does not forward: the sender times out.
-      return [dropped(s, host, p, 'IP_FORWARD_DISABLED', `forwarding is off for packets entering ${inIf} (${key})`, 'timeout', { sysctl: key, value: 0 })];
+      return [
+        dropped(
+          s,
+          host,
+          p,
+          'IP_FORWARD_DISABLED',
+          `forwarding is off for packets entering ${inIf} (${key})`,
+          'timeout',
+          { sysctl: key, value: 0 },
+        ),
+      ];
     }
   }
   const out: Terminal[] = [];
   for (const nh of forkNexthops(s, d)) {
     const hook = runHook(w, nh.state, host, f, 'FORWARD', { inIf, outIf: nh.dev }, ctState);
     out.push(...hook.ended);
-    for (const pass of hook.passed) out.push(...postrouting(w, pass.state, host, pass.flight, nh.dev, nh.gateway ?? p.dst, ctState));
+    for (const pass of hook.passed)
+      out.push(...postrouting(w, pass.state, host, pass.flight, nh.dev, nh.gateway ?? p.dst, ctState));
   }
   return out;
 }
@@ -706,26 +888,60 @@ function ipvsIntercept(w: World, s: State, host: string, f: Flight): Terminal[] 
   const ns = hostOf(w, host);
   const p = f.packet;
   if (ns.ipvs === undefined || f.dir !== 'orig' || p.protocol === 'icmp') return undefined;
-  const svc = lookupIpvs(ns.ipvs, { protocol: p.protocol, dst: p.dst, dport: p.dport, mark: p.mark, family: p.family });
+  const svc = lookupIpvs(ns.ipvs, {
+    protocol: p.protocol,
+    dst: p.dst,
+    dport: p.dport,
+    mark: p.mark,
+    family: p.family,
+  });
   if (svc === undefined) return undefined;
   const evidence = [formatIpvsService(svc)];
   const servers = schedulableRealServers(svc);
   if (servers.length === 0) {
-    return [dropped(s, host, p, 'SERVICE_NO_ENDPOINTS', `IPVS virtual service ${hostPort(p.dst, p.dport)} has no real server with weight > 0`, 'timeout', { ipvs: evidence })];
+    return [
+      dropped(
+        s,
+        host,
+        p,
+        'SERVICE_NO_ENDPOINTS',
+        `IPVS virtual service ${hostPort(p.dst, p.dport)} has no real server with weight > 0`,
+        'timeout',
+        { ipvs: evidence },
+      ),
+    ];
   }
   const total = servers.reduce((n, r) => n + r.weight, 0);
   const out: Terminal[] = [];
   for (const rs of servers) {
     const st0: State = { ...s, probability: (s.probability * rs.weight) / total };
     if (rs.method !== 'masq') {
-      out.push(dropped(st0, host, p, 'NETFILTER_UNSUPPORTED', `IPVS ${rs.method} forwarding to ${rs.address} is not simulated`, 'unknown', { ipvs: evidence }));
+      out.push(
+        dropped(
+          st0,
+          host,
+          p,
+          'NETFILTER_UNSUPPORTED',
+          `IPVS ${rs.method} forwarding to ${rs.address} is not simulated`,
+          'unknown',
+          { ipvs: evidence },
+        ),
+      );
       continue;
     }
     const to: Packet = { ...p, dst: normalizeIp(rs.address), dport: rs.port === 0 ? p.dport : rs.port };
-    const st = step(st0, { host, kind: 'nat', detail: `IPVS ${hostPort(p.dst, p.dport)} -> ${hostPort(to.dst, to.dport)}`, packet: to, evidence, nat: { kind: 'dnat', before: p } });
+    const st = step(st0, {
+      host,
+      kind: 'nat',
+      detail: `IPVS ${hostPort(p.dst, p.dport)} -> ${hostPort(to.dst, to.dport)}`,
+      packet: to,
+      evidence,
+      nat: { kind: 'dnat', before: p },
+    });
     // IPVS runs at LOCAL_IN before the nat table's SNAT point (priority NF_IP_PRI_NAT_SRC - 2), so
     // the source NAT of this connection is still to be decided, in POSTROUTING.
-    const fl: Flight = f.ct === undefined ? withPacket(f, to) : { ...withPacket(f, to), ct: { ...f.ct, snatDone: false } };
+    const fl: Flight =
+      f.ct === undefined ? withPacket(f, to) : { ...withPacket(f, to), ct: { ...f.ct, snatDone: false } };
     out.push(...localOut(w, st, host, fl));
   }
   return out;
@@ -735,23 +951,65 @@ function ipvsIntercept(w: World, s: State, host: string, f: Flight): Terminal[] 
 function deliver(w: World, s: State, host: string, f: Flight, inIf: string): Terminal[] {
   const inner = f.inner;
   if (inner === undefined) {
-    return [{ kind: 'delivered', state: step(s, { host, kind: 'deliver', detail: `local delivery (in ${inIf})`, packet: f.packet }), host, flight: f, inIf }];
+    return [
+      {
+        kind: 'delivered',
+        state: step(s, { host, kind: 'deliver', detail: `local delivery (in ${inIf})`, packet: f.packet }),
+        host,
+        flight: f,
+        inIf,
+      },
+    ];
   }
   const ns = hostOf(w, host);
   if (inner.kind === 'ipip') {
     // ipip_rcv: the tunnel matching the outer addresses, else the fallback device tunl0 (remote any).
-    const tun = ns.links.find((l) => l.kind === 'ipip' && l.adminUp && (l.tunnel?.remote === undefined || l.tunnel.remote === f.packet.src));
+    const tun = ns.links.find(
+      (l) =>
+        l.kind === 'ipip' &&
+        l.adminUp &&
+        (l.tunnel?.remote === undefined || l.tunnel.remote === f.packet.src),
+    );
     if (tun === undefined) {
-      return [dropped(s, host, inner.flight.packet, 'IPIP_DEVICE_MISSING', `an IP-in-IP packet from ${f.packet.src} arrived, but ${host} has no ipip device that is up to take it`, 'timeout')];
+      return [
+        dropped(
+          s,
+          host,
+          inner.flight.packet,
+          'IPIP_DEVICE_MISSING',
+          `an IP-in-IP packet from ${f.packet.src} arrived, but ${host} has no ipip device that is up to take it`,
+          'timeout',
+        ),
+      ];
     }
     const st = step(s, { host, kind: 'decap', detail: `ipip ${tun.name}`, packet: inner.flight.packet });
     return receive(w, st, host, { packet: inner.flight.packet, dir: inner.flight.dir }, tun.name);
   }
-  const dev = ns.links.find((l) => l.kind === 'vxlan' && l.vxlan !== undefined && l.vxlan.id === inner.vni && (l.vxlan.port ?? 4789) === f.packet.dport);
+  const dev = ns.links.find(
+    (l) =>
+      l.kind === 'vxlan' &&
+      l.vxlan !== undefined &&
+      l.vxlan.id === inner.vni &&
+      (l.vxlan.port ?? 4789) === f.packet.dport,
+  );
   if (dev === undefined) {
-    return [dropped(s, host, inner.flight.packet, 'VXLAN_DEVICE_MISSING', `no vxlan device with VNI ${inner.vni} on UDP port ${f.packet.dport}`, 'timeout')];
+    return [
+      dropped(
+        s,
+        host,
+        inner.flight.packet,
+        'VXLAN_DEVICE_MISSING',
+        `no vxlan device with VNI ${inner.vni} on UDP port ${f.packet.dport}`,
+        'timeout',
+      ),
+    ];
   }
-  const st = step(s, { host, kind: 'decap', detail: `vxlan ${dev.name} (VNI ${inner.vni})`, packet: inner.flight.packet });
+  const st = step(s, {
+    host,
+    kind: 'decap',
+    detail: `vxlan ${dev.name} (VNI ${inner.vni})`,
+    packet: inner.flight.packet,
+  });
   const innerFlight: Flight = { packet: inner.flight.packet, dir: inner.flight.dir };
   return receive(w, st, host, innerFlight, dev.name);
 }
@@ -766,10 +1024,21 @@ function xmit(w: World, s: State, host: string, f0: Flight, outIf: string, nexth
   s = step(s, { host, kind: 'xmit', detail: `out ${outIf} to ${nexthop}`, packet: p });
   if (link.kind === 'loopback') return receive(w, s, host, f0, 'lo');
   // The skb's conntrack is dropped when it crosses into another namespace (skb_scrub_packet).
-  const f: Flight = f0.inner === undefined ? { packet: p, dir: f0.dir } : { packet: p, dir: f0.dir, inner: f0.inner };
+  const f: Flight =
+    f0.inner === undefined ? { packet: p, dir: f0.dir } : { packet: p, dir: f0.dir, inner: f0.inner };
   if (link.kind === 'vxlan') return vxlanXmit(w, s, host, f, link, nexthop);
   if (link.kind === 'ipip') return ipipXmit(w, s, host, f, link, nexthop);
-  if (link.kind === 'dummy') return [dropped(s, host, p, 'ROUTE_WRONG', `${outIf} is a dummy device: packets sent to it are discarded`, 'timeout')];
+  if (link.kind === 'dummy')
+    return [
+      dropped(
+        s,
+        host,
+        p,
+        'ROUTE_WRONG',
+        `${outIf} is a dummy device: packets sent to it are discarded`,
+        'timeout',
+      ),
+    ];
   if (link.kind === 'bridge') return bridgeOut(w, s, host, f, link, nexthop, undefined);
   return wireOut(w, s, host, f, link, nexthop);
 }
@@ -782,16 +1051,36 @@ function wireOut(w: World, s: State, host: string, f: Flight, link: Link, nextho
     if (peer !== undefined) {
       if (!link.lowerUp || !peer.link.adminUp) {
         // No carrier: neighbour resolution fails at once and the sender gets EHOSTUNREACH.
-        return [dropped(s, host, p, 'VETH_PEER_DOWN', `${link.name}'s peer ${peer.host}/${peer.link.name} is down (no carrier)`, 'unreachable')];
+        return [
+          dropped(
+            s,
+            host,
+            p,
+            'VETH_PEER_DOWN',
+            `${link.name}'s peer ${peer.host}/${peer.link.name} is down (no carrier)`,
+            'unreachable',
+          ),
+        ];
       }
       return [cross(s, { host, link }, peer, f, nexthop, 'veth')];
     }
   }
   if (!link.lowerUp) return [dropped(s, host, p, 'LINK_DOWN', `${link.name} has no carrier`, 'unreachable')];
-  const owner = (w.owners.get(normalizeIp(nexthop)) ?? []).find((o) => o.host !== host && o.link.kind !== 'loopback');
+  const owner = (w.owners.get(normalizeIp(nexthop)) ?? []).find(
+    (o) => o.host !== host && o.link.kind !== 'loopback',
+  );
   if (owner === undefined) {
     if (!w.owners.has(normalizeIp(p.dst))) return [{ kind: 'left', state: s, host, flight: f }];
-    return [dropped(s, host, p, 'NEIGH_FAILED', `nothing on ${link.name}'s network answers for ${nexthop}`, 'unreachable')];
+    return [
+      dropped(
+        s,
+        host,
+        p,
+        'NEIGH_FAILED',
+        `nothing on ${link.name}'s network answers for ${nexthop}`,
+        'unreachable',
+      ),
+    ];
   }
   return [cross(s, { host, link }, owner, f, nexthop, 'underlay')];
 }
@@ -807,7 +1096,14 @@ function answersFor(w: World, at: Attachment, ip: string): boolean {
   return familyOf(ip) === 4 && ns.sysctls !== undefined && proxyArp(ns.sysctls, at.link.name) === true;
 }
 
-function cross(s: State, from: Attachment, to: Attachment, f: Flight, nexthop: string, via: 'veth' | 'underlay'): Crossing {
+function cross(
+  s: State,
+  from: Attachment,
+  to: Attachment,
+  f: Flight,
+  nexthop: string,
+  via: 'veth' | 'underlay',
+): Crossing {
   const inner = f.inner;
   const st = step(s, {
     host: from.host,
@@ -831,15 +1127,30 @@ export function arrive(w: World, c: Crossing): Terminal[] {
 }
 
 /** A frame arriving at interface `at` for `nexthop`: bridged, or received at layer 3. */
-function frameIn(w: World, s: State, at: Attachment, f: Flight, nexthop: string, fromHost: string, fromLink: Link): Terminal[] {
+function frameIn(
+  w: World,
+  s: State,
+  at: Attachment,
+  f: Flight,
+  nexthop: string,
+  fromHost: string,
+  fromLink: Link,
+): Terminal[] {
   const ns = hostOf(w, at.host);
-  if (!at.link.adminUp) return [dropped(s, at.host, f.packet, 'LINK_DOWN', `${at.link.name} is down`, 'timeout')];
+  if (!at.link.adminUp)
+    return [dropped(s, at.host, f.packet, 'LINK_DOWN', `${at.link.name} is down`, 'timeout')];
   if (at.link.master !== undefined) {
     const bridge = ns.linkByName.get(at.link.master);
     if (bridge !== undefined && bridge.kind === 'bridge') {
-      if (!bridge.adminUp) return [dropped(s, at.host, f.packet, 'BRIDGE_DOWN', `bridge ${bridge.name} is down`, 'timeout')];
+      if (!bridge.adminUp)
+        return [dropped(s, at.host, f.packet, 'BRIDGE_DOWN', `bridge ${bridge.name} is down`, 'timeout')];
       if (answersFor(w, { host: at.host, link: bridge }, nexthop)) {
-        const st = step(s, { host: at.host, kind: 'bridge', detail: `${at.link.name} -> ${bridge.name} (to the host)`, packet: f.packet });
+        const st = step(s, {
+          host: at.host,
+          kind: 'bridge',
+          detail: `${at.link.name} -> ${bridge.name} (to the host)`,
+          packet: f.packet,
+        });
         return receive(w, st, at.host, f, bridge.name, at.link.name);
       }
       return bridgeOut(w, s, at.host, f, bridge, nexthop, at.link);
@@ -849,7 +1160,16 @@ function frameIn(w: World, s: State, at: Attachment, f: Flight, nexthop: string,
     const neigh = hostOf(w, fromHost).neighbors;
     const permanent = neigh === undefined ? undefined : lookupNeighbor(neigh, nexthop, fromLink.name);
     if (permanent === undefined || !permanent.state.some((x) => x === 'PERMANENT' || x === 'NOARP')) {
-      return [dropped(s, fromHost, f.packet, 'NEIGH_FAILED', `${at.host}/${at.link.name} does not answer ARP/ND for ${nexthop}`, 'unreachable')];
+      return [
+        dropped(
+          s,
+          fromHost,
+          f.packet,
+          'NEIGH_FAILED',
+          `${at.host}/${at.link.name} does not answer ARP/ND for ${nexthop}`,
+          'unreachable',
+        ),
+      ];
     }
   }
   return receive(w, s, at.host, f, at.link.name);
@@ -860,18 +1180,41 @@ function frameIn(w: World, s: State, at: Attachment, f: Flight, nexthop: string,
  * port (`inPort`) and leaving by another are bridged, and pass iptables FORWARD when br_netfilter's
  * `bridge-nf-call-iptables` is on; frames sent by the host on the bridge device are not.
  */
-function bridgeOut(w: World, s: State, host: string, f: Flight, bridge: Link, nexthop: string, inPort: Link | undefined): Terminal[] {
+function bridgeOut(
+  w: World,
+  s: State,
+  host: string,
+  f: Flight,
+  bridge: Link,
+  nexthop: string,
+  inPort: Link | undefined,
+): Terminal[] {
   const ns = hostOf(w, host);
   const p = f.packet;
-  if (!bridge.adminUp) return [dropped(s, host, p, 'BRIDGE_DOWN', `bridge ${bridge.name} is down`, 'timeout')];
+  if (!bridge.adminUp)
+    return [dropped(s, host, p, 'BRIDGE_DOWN', `bridge ${bridge.name} is down`, 'timeout')];
   for (const port of ns.bridgePorts.get(bridge.name) ?? []) {
     if (inPort !== undefined && port.name === inPort.name) continue;
     const far = w.vethPeers.get(attachKey(host, port.name));
     if (far === undefined || !answersFor(w, far, nexthop)) continue;
     if (!port.adminUp || !port.lowerUp) {
-      return [dropped(s, host, p, port.adminUp ? 'VETH_PEER_DOWN' : 'LINK_DOWN', `bridge port ${port.name} is down`, 'unreachable')];
+      return [
+        dropped(
+          s,
+          host,
+          p,
+          port.adminUp ? 'VETH_PEER_DOWN' : 'LINK_DOWN',
+          `bridge port ${port.name} is down`,
+          'unreachable',
+        ),
+      ];
     }
-    const st = step(s, { host, kind: 'bridge', detail: `${bridge.name}: ${inPort?.name ?? 'host'} -> ${port.name}`, packet: p });
+    const st = step(s, {
+      host,
+      kind: 'bridge',
+      detail: `${bridge.name}: ${inPort?.name ?? 'host'} -> ${port.name}`,
+      packet: p,
+    });
     const nfOn = inPort !== undefined && ns.sysctls !== undefined && bridgeNfOn(ns, p.family);
     if (!nfOn) return [cross(st, { host, link: port }, far, f, nexthop, 'veth')];
     // br_netfilter: bridged IP traffic traverses PREROUTING, FORWARD and POSTROUTING of iptables.
@@ -881,22 +1224,51 @@ function bridgeOut(w: World, s: State, host: string, f: Flight, bridge: Link, ne
     const pre = runHook(w, st, host, fc, 'PREROUTING', { inIf: bridge.name, physdev }, ctState);
     out.push(...pre.ended);
     for (const a of pre.passed) {
-      const fw = runHook(w, a.state, host, unNat(a.flight, 'dst'), 'FORWARD', { inIf: bridge.name, outIf: bridge.name, physdev }, ctState);
+      const fw = runHook(
+        w,
+        a.state,
+        host,
+        unNat(a.flight, 'dst'),
+        'FORWARD',
+        { inIf: bridge.name, outIf: bridge.name, physdev },
+        ctState,
+      );
       out.push(...fw.ended);
       for (const b of fw.passed) {
-        const post = runHook(w, b.state, host, b.flight, 'POSTROUTING', { outIf: bridge.name, physdev }, ctState);
+        const post = runHook(
+          w,
+          b.state,
+          host,
+          b.flight,
+          'POSTROUTING',
+          { outIf: bridge.name, physdev },
+          ctState,
+        );
         out.push(...post.ended);
         for (const c0 of post.passed) {
           const c = { ...c0, flight: unNat(c0.flight, 'src') };
           const conf = confirm(c.state, c.flight);
-          const fl: Flight = { packet: c.flight.packet, dir: c.flight.dir, ...(c.flight.inner ? { inner: c.flight.inner } : {}) };
+          const fl: Flight = {
+            packet: c.flight.packet,
+            dir: c.flight.dir,
+            ...(c.flight.inner ? { inner: c.flight.inner } : {}),
+          };
           out.push(cross(conf, { host, link: port }, far, fl, nexthop, 'veth'));
         }
       }
     }
     return out;
   }
-  return [dropped(s, host, p, 'NEIGH_FAILED', `no port of bridge ${bridge.name} leads to ${nexthop}`, 'unreachable')];
+  return [
+    dropped(
+      s,
+      host,
+      p,
+      'NEIGH_FAILED',
+      `no port of bridge ${bridge.name} leads to ${nexthop}`,
+      'unreachable',
+    ),
+  ];
 }
 
 /**
@@ -906,13 +1278,33 @@ function bridgeOut(w: World, s: State, host: string, f: Flight, bridge: Link, ne
 function ipipXmit(w: World, s: State, host: string, f: Flight, link: Link, nexthop: string): Terminal[] {
   const p = f.packet;
   if (p.family !== 4 || familyOf(nexthop) !== 4) {
-    return [dropped(s, host, p, 'ROUTE_WRONG', `${link.name} is an IPv4-in-IPv4 tunnel, but the next hop is ${nexthop}`, 'timeout')];
+    return [
+      dropped(
+        s,
+        host,
+        p,
+        'ROUTE_WRONG',
+        `${link.name} is an IPv4-in-IPv4 tunnel, but the next hop is ${nexthop}`,
+        'timeout',
+      ),
+    ];
   }
   const remote = link.tunnel?.remote ?? nexthop;
-  const outer: Packet = { family: 4, protocol: 'ipip', src: link.tunnel?.local ?? '', dst: remote, sport: 0, dport: 0, mark: p.mark, tcpFlags: [] };
+  const outer: Packet = {
+    family: 4,
+    protocol: 'ipip',
+    src: link.tunnel?.local ?? '',
+    dst: remote,
+    sport: 0,
+    dport: 0,
+    mark: p.mark,
+    tcpFlags: [],
+  };
   const st = step(s, { host, kind: 'encap', detail: `ipip ${link.name} to ${remote}`, packet: outer });
   const outerFlight: Flight = { packet: outer, dir: 'orig', inner: { flight: f, vni: 0, kind: 'ipip' } };
-  return localOut(w, st, host, outerFlight).map((t) => (t.kind === 'dropped' && t.notify === 'error' ? { ...t, notify: 'timeout' } : t));
+  return localOut(w, st, host, outerFlight).map((t) =>
+    t.kind === 'dropped' && t.notify === 'error' ? { ...t, notify: 'timeout' } : t,
+  );
 }
 
 /** Whether br_netfilter hands bridged packets of `family` to iptables (`bridge-nf-call-ip(6)tables`). */
@@ -927,14 +1319,36 @@ function vxlanXmit(w: World, s: State, host: string, f: Flight, link: Link, next
   const ns = hostOf(w, host);
   const p = f.packet;
   const vx = link.vxlan;
-  if (vx === undefined) return [dropped(s, host, p, 'VXLAN_DEVICE_MISSING', `${link.name} has no vxlan attributes`, 'timeout')];
+  if (vx === undefined)
+    return [dropped(s, host, p, 'VXLAN_DEVICE_MISSING', `${link.name} has no vxlan attributes`, 'timeout')];
   const neigh = ns.neighbors === undefined ? undefined : lookupNeighbor(ns.neighbors, nexthop, link.name);
-  const mac = neigh !== undefined && !neigh.state.some((x) => x === 'FAILED' || x === 'INCOMPLETE') ? neigh.lladdr : undefined;
+  const mac =
+    neigh !== undefined && !neigh.state.some((x) => x === 'FAILED' || x === 'INCOMPLETE')
+      ? neigh.lladdr
+      : undefined;
   if (ns.neighbors === undefined) {
-    return [dropped(s, host, p, 'NETSTACK_NOT_COLLECTED', `neighbours of ${host} were not collected: cannot resolve ${nexthop} on ${link.name}`, 'unknown')];
+    return [
+      dropped(
+        s,
+        host,
+        p,
+        'NETSTACK_NOT_COLLECTED',
+        `neighbours of ${host} were not collected: cannot resolve ${nexthop} on ${link.name}`,
+        'unknown',
+      ),
+    ];
   }
   if (mac === undefined) {
-    return [dropped(s, host, p, 'VXLAN_NEIGH_MISSING', `no neighbour entry for ${nexthop} on ${link.name}`, 'unreachable')];
+    return [
+      dropped(
+        s,
+        host,
+        p,
+        'VXLAN_NEIGH_MISSING',
+        `no neighbour entry for ${nexthop} on ${link.name}`,
+        'unreachable',
+      ),
+    ];
   }
   const fdb = ns.fdb === undefined ? undefined : lookupFdb(ns.fdb, link.name, mac);
   const remote = fdb?.entries.find((e) => e.dst !== undefined)?.dst ?? vx.remote;
@@ -951,9 +1365,16 @@ function vxlanXmit(w: World, s: State, host: string, f: Flight, link: Link, next
     mark: p.mark,
     tcpFlags: [],
   };
-  const st = step(s, { host, kind: 'encap', detail: `vxlan ${link.name} VNI ${vx.id} to ${remote} (inner to ${mac})`, packet: outer });
+  const st = step(s, {
+    host,
+    kind: 'encap',
+    detail: `vxlan ${link.name} VNI ${vx.id} to ${remote} (inner to ${mac})`,
+    packet: outer,
+  });
   const outerFlight: Flight = { packet: outer, dir: 'orig', inner: { flight: f, vni: vx.id, kind: 'vxlan' } };
-  return localOut(w, st, host, outerFlight).map((t) => (t.kind === 'dropped' && t.notify === 'error' ? { ...t, notify: 'timeout' } : t));
+  return localOut(w, st, host, outerFlight).map((t) =>
+    t.kind === 'dropped' && t.notify === 'error' ? { ...t, notify: 'timeout' } : t,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -978,7 +1399,13 @@ export function firstPacket(req: ConnectionRequest): Packet {
 }
 
 /** The state a walk starts from. */
-export const emptyState = (): State => ({ probability: 1, hops: 0, ct: new Map(), steps: [], unsupported: [] });
+export const emptyState = (): State => ({
+  probability: 1,
+  hops: 0,
+  ct: new Map(),
+  steps: [],
+  unsupported: [],
+});
 
 /** Follows every crossing until each branch is delivered, dropped, or leaves the world. */
 export function drive(w: World, start: readonly Terminal[]): Exclude<Terminal, Crossing>[] {
@@ -1002,7 +1429,10 @@ export function sendFrom(w: World, s: State, host: string, flight: Flight): Term
  * (forking over Service backends and ECMP), whether a socket accepts it, and the reply's way back
  * through every conntrack un-NAT, as the client's socket would see it.
  */
-export function simulateConnection(dumps: Readonly<Record<string, Dump>> | World, req: ConnectionRequest): ConnectionVerdict {
+export function simulateConnection(
+  dumps: Readonly<Record<string, Dump>> | World,
+  req: ConnectionRequest,
+): ConnectionVerdict {
   const w = isWorld(dumps) ? dumps : buildWorld(dumps);
   const branches: ConnectionBranch[] = [];
   const first = firstPacket(req);
@@ -1017,17 +1447,36 @@ function isWorld(x: unknown): x is World {
 }
 
 function branchOf(t: Terminal, outcome: Outcome, extra: Partial<ConnectionBranch> = {}): ConnectionBranch {
-  return { probability: t.state.probability, outcome, steps: t.state.steps, unsupported: t.state.unsupported, ...extra };
+  return {
+    probability: t.state.probability,
+    outcome,
+    steps: t.state.steps,
+    unsupported: t.state.unsupported,
+    ...extra,
+  };
 }
 
 /**
  * Turns where a first packet ended into what the client's socket sees: a server's answer (SYN-ACK,
  * RST, echo, ICMP port unreachable) travels the reply path back through every conntrack un-NAT.
  */
-export function settle(w: World, from: string, first: Packet, t: Exclude<Terminal, Crossing>): ConnectionBranch[] {
+export function settle(
+  w: World,
+  from: string,
+  first: Packet,
+  t: Exclude<Terminal, Crossing>,
+): ConnectionBranch[] {
   if (t.kind === 'dropped') return [branchOf(t, t.notify, { drop: t.drop })];
   if (t.kind === 'left') {
-    return [branchOf(t, 'unknown', { drop: { host: t.host, code: 'NETSTACK_NOT_COLLECTED', reason: `the packet left the captured hosts towards ${t.flight.packet.dst}` } })];
+    return [
+      branchOf(t, 'unknown', {
+        drop: {
+          host: t.host,
+          code: 'NETSTACK_NOT_COLLECTED',
+          reason: `the packet left the captured hosts towards ${t.flight.packet.dst}`,
+        },
+      }),
+    ];
   }
   const ns = hostOf(w, t.host);
   const p = t.flight.packet;
@@ -1036,18 +1485,38 @@ export function settle(w: World, from: string, first: Packet, t: Exclude<Termina
   let answered: Outcome;
   if (p.protocol === 'icmp') {
     if (ns.sysctls !== undefined && p.family === 4 && icmpEchoIgnoreAll(ns.sysctls) === true) {
-      return [branchOf(t, 'timeout', { drop: { host: t.host, code: 'SYSCTL_MISMATCH', reason: 'icmp_echo_ignore_all is set' } })];
+      return [
+        branchOf(t, 'timeout', {
+          drop: { host: t.host, code: 'SYSCTL_MISMATCH', reason: 'icmp_echo_ignore_all is set' },
+        }),
+      ];
     }
     replyPacket = { ...p, src: p.dst, dst: p.src, icmpType: p.family === 4 ? 0 : 129 };
     answered = 'connected';
   } else {
     if (ns.listeners === undefined) {
-      return [branchOf(t, 'unknown', { server, drop: { host: t.host, code: 'NETSTACK_NOT_COLLECTED', reason: `listening sockets of ${t.host} were not collected` } })];
+      return [
+        branchOf(t, 'unknown', {
+          server,
+          drop: {
+            host: t.host,
+            code: 'NETSTACK_NOT_COLLECTED',
+            reason: `listening sockets of ${t.host} were not collected`,
+          },
+        }),
+      ];
     }
     const l = lookupListener(ns.listeners, p.protocol === 'udp' ? 'udp' : 'tcp', p.dst, p.dport);
     answered = l === undefined ? 'refused' : 'connected';
     // No socket: TCP answers with a RST, UDP with ICMP port unreachable; both travel the reply path.
-    replyPacket = { ...p, src: p.dst, dst: p.src, sport: p.dport, dport: p.sport, tcpFlags: p.protocol === 'tcp' ? (l ? ['SYN', 'ACK'] : ['RST', 'ACK']) : [] };
+    replyPacket = {
+      ...p,
+      src: p.dst,
+      dst: p.src,
+      sport: p.dport,
+      dport: p.sport,
+      tcpFlags: p.protocol === 'tcp' ? (l ? ['SYN', 'ACK'] : ['RST', 'ACK']) : [],
+    };
   }
   const replyFlight: Flight = { packet: replyPacket, dir: 'reply' };
   const out: ConnectionBranch[] = [];
@@ -1057,19 +1526,38 @@ export function settle(w: World, from: string, first: Packet, t: Exclude<Termina
       const expected = invertTuple(originalTuple(t.state, from, first));
       const back = tupleOf(rp);
       const okHost = r.host === from;
-      const okTuple = back.dst === expected.dst && back.src === expected.src && back.sport === expected.sport && back.dport === expected.dport;
+      const okTuple =
+        back.dst === expected.dst &&
+        back.src === expected.src &&
+        back.sport === expected.sport &&
+        back.dport === expected.dport;
       if (okHost && okTuple) {
         out.push(branchOf(r, answered, { server, clientSaw: hostPort(rp.src, rp.sport) }));
       } else {
-        out.push(branchOf(r, 'timeout', {
-          server,
-          drop: { host: r.host, code: 'UNEXPECTED_SNAT', reason: `the reply reached ${r.host} as ${hostPort(rp.src, rp.sport)} -> ${hostPort(rp.dst, rp.dport)}, which is not the client's connection` },
-        }));
+        out.push(
+          branchOf(r, 'timeout', {
+            server,
+            drop: {
+              host: r.host,
+              code: 'UNEXPECTED_SNAT',
+              reason: `the reply reached ${r.host} as ${hostPort(rp.src, rp.sport)} -> ${hostPort(rp.dst, rp.dport)}, which is not the client's connection`,
+            },
+          }),
+        );
       }
     } else if (r.kind === 'dropped') {
       out.push(branchOf(r, 'timeout', { server, drop: r.drop }));
     } else {
-      out.push(branchOf(r, 'unknown', { server, drop: { host: r.host, code: 'NETSTACK_NOT_COLLECTED', reason: `the reply left the captured hosts towards ${r.flight.packet.dst}` } }));
+      out.push(
+        branchOf(r, 'unknown', {
+          server,
+          drop: {
+            host: r.host,
+            code: 'NETSTACK_NOT_COLLECTED',
+            reason: `the reply left the captured hosts towards ${r.flight.packet.dst}`,
+          },
+        }),
+      );
     }
   }
   return out;
@@ -1079,7 +1567,11 @@ export function settle(w: World, from: string, first: Packet, t: Exclude<Termina
 function originalTuple(s: State, from: string, first: Packet): Tuple {
   const entries = s.ct.get(from) ?? [];
   const match = entries.find(
-    (e) => e.orig.dst === first.dst && e.orig.dport === first.dport && e.orig.protocol === first.protocol && (first.src === '' || e.orig.src === first.src),
+    (e) =>
+      e.orig.dst === first.dst &&
+      e.orig.dport === first.dport &&
+      e.orig.protocol === first.protocol &&
+      (first.src === '' || e.orig.src === first.src),
   );
   return match?.orig ?? tupleOf(first);
 }

@@ -36,7 +36,10 @@ export function buildClusterWorld(snapshot: Snapshot): ClusterWorld {
   return {
     world,
     hostOfPod(pod: Pod): string | undefined {
-      if (pod.spec?.hostNetwork === true) return pod.spec.nodeName !== undefined && world.hosts.has(pod.spec.nodeName) ? pod.spec.nodeName : undefined;
+      if (pod.spec?.hostNetwork === true)
+        return pod.spec.nodeName !== undefined && world.hosts.has(pod.spec.nodeName)
+          ? pod.spec.nodeName
+          : undefined;
       const id = `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`;
       return world.hosts.has(id) ? id : undefined;
     },

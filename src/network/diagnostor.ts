@@ -1,9 +1,26 @@
-import type { Branch, BranchOutcome, LinkType, PacketPath, PathLink, PathNode, PacketSummary, Verdict } from '../model/result.js';
+import type {
+  Branch,
+  BranchOutcome,
+  LinkType,
+  PacketPath,
+  PathLink,
+  PathNode,
+  PacketSummary,
+  Verdict,
+} from '../model/result.js';
 import type { Suspicion, SuspicionCode, SuspicionLevel } from '../model/suspicion.js';
 import { SUSPICION_CODES } from '../model/suspicion.js';
 import type { Packet } from '../netstack/packet.js';
 import { hostPort } from '../netstack/conntrack.js';
-import { emptyState, settle, type ConnectionBranch, type Crossing, type Terminal, type TraceStep, type World } from '../netstack/world.js';
+import {
+  emptyState,
+  settle,
+  type ConnectionBranch,
+  type Crossing,
+  type Terminal,
+  type TraceStep,
+  type World,
+} from '../netstack/world.js';
 import type { NetNodeAction } from '../plugin/net-node-action.js';
 
 /** What the diagnostor needs to know about the cluster around the world it walks. */
@@ -70,9 +87,20 @@ export function diagnosePath(input: DiagnoseInput): Diagnosis {
   return { path: graph.path(), branches: mergeBranches(branches), suspicions: suspicions.list() };
 }
 
-function toBranch(input: DiagnoseInput, cb: ConnectionBranch, links: readonly number[], graph: PathBuilder): Branch {
+function toBranch(
+  input: DiagnoseInput,
+  cb: ConnectionBranch,
+  links: readonly number[],
+  graph: PathBuilder,
+): Branch {
   const outcome: BranchOutcome =
-    cb.outcome === 'connected' ? 'delivered' : cb.outcome === 'refused' ? 'refused' : cb.outcome === 'unknown' ? 'unknown' : 'dropped';
+    cb.outcome === 'connected'
+      ? 'delivered'
+      : cb.outcome === 'refused'
+        ? 'refused'
+        : cb.outcome === 'unknown'
+          ? 'unknown'
+          : 'dropped';
   const backend = backendOf(input, cb);
   const endedAt = cb.drop === undefined ? undefined : graph.idOfHost(cb.drop.host);
   return {
@@ -93,7 +121,12 @@ function backendOf(input: DiagnoseInput, cb: ConnectionBranch): string | undefin
   let to: Packet | undefined;
   for (const st of cb.steps) {
     if (st.kind === 'deliver') break;
-    if (st.kind === 'nat' && st.nat?.kind === 'dnat' && input.serviceAt(st.nat.before.dst, st.nat.before.dport, st.nat.before.protocol) !== undefined) to = st.packet;
+    if (
+      st.kind === 'nat' &&
+      st.nat?.kind === 'dnat' &&
+      input.serviceAt(st.nat.before.dst, st.nat.before.dport, st.nat.before.protocol) !== undefined
+    )
+      to = st.packet;
   }
   if (to === undefined) return undefined;
   return `${input.nodeOfIp(to.dst).id} ${hostPort(to.dst, to.dport)}`;
@@ -121,12 +154,20 @@ function asCode(code: string): SuspicionCode {
 }
 
 /** The suspicions one finished branch raises: where it was dropped, and rules it could not read. */
-function branchSuspicions(input: DiagnoseInput, cb: ConnectionBranch, end: Exclude<Terminal, Crossing>): Suspicion[] {
+function branchSuspicions(
+  input: DiagnoseInput,
+  cb: ConnectionBranch,
+  end: Exclude<Terminal, Crossing>,
+): Suspicion[] {
   const out: Suspicion[] = [];
-  const reply = end.kind === 'delivered' && cb.server !== undefined && cb.drop !== undefined && cb.outcome !== 'refused';
+  const reply =
+    end.kind === 'delivered' && cb.server !== undefined && cb.drop !== undefined && cb.outcome !== 'refused';
   if (cb.drop !== undefined) {
     const code = asCode(cb.drop.code);
-    const on = cb.drop.code === 'NETSTACK_NOT_COLLECTED' && end.kind === 'left' ? input.nodeOfIp(end.flight.packet.dst).id : input.nodeOfHost(cb.drop.host).id;
+    const on =
+      cb.drop.code === 'NETSTACK_NOT_COLLECTED' && end.kind === 'left'
+        ? input.nodeOfIp(end.flight.packet.dst).id
+        : input.nodeOfHost(cb.drop.host).id;
     out.push({
       level: LEVEL_OF[code] ?? 'fatal',
       code,
@@ -144,7 +185,12 @@ function branchSuspicions(input: DiagnoseInput, cb: ConnectionBranch, end: Exclu
     });
   }
   for (const u of cb.unsupported) {
-    out.push({ level: 'warning', code: 'NETFILTER_UNSUPPORTED', on: input.nodeOfHost(u.split(':')[0] ?? '').id, message: `rule not evaluated (assumed not to match): ${u}` });
+    out.push({
+      level: 'warning',
+      code: 'NETFILTER_UNSUPPORTED',
+      on: input.nodeOfHost(u.split(':')[0] ?? '').id,
+      message: `rule not evaluated (assumed not to match): ${u}`,
+    });
   }
   return out;
 }
@@ -213,7 +259,9 @@ class PathBuilder {
         const svc = this.input.serviceAt(before.dst, before.dport, before.protocol);
         if (svc !== undefined) {
           const svcId = this.node({ id: svc, type: 'service' });
-          out.push(this.link({ from: cursor, to: svcId, type: 'local', packet: summary(before), action: 'service' }));
+          out.push(
+            this.link({ from: cursor, to: svcId, type: 'local', packet: summary(before), action: 'service' }),
+          );
           cursor = svcId;
           pendingAction = 'forward';
         }

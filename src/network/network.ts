@@ -47,7 +47,13 @@ export function createNetwork(parts: NetworkParts): Network {
 }
 
 function endpointOf(r: ResolvedEndpoint, port?: number, protocol?: 'tcp' | 'udp' | 'icmp'): Endpoint {
-  return { ip: r.ip, type: r.type, id: r.id, ...(port !== undefined ? { port } : {}), ...(protocol !== undefined ? { protocol } : {}) };
+  return {
+    ip: r.ip,
+    type: r.type,
+    id: r.id,
+    ...(port !== undefined ? { port } : {}),
+    ...(protocol !== undefined ? { protocol } : {}),
+  };
 }
 
 function diagnose(parts: NetworkParts, req: DiagnoseRequest): Result {
@@ -61,14 +67,22 @@ function diagnose(parts: NetworkParts, req: DiagnoseRequest): Result {
     return { verdict: 'unknown', ...base, suspicions, path: { nodes: [], links: [] } };
   }
   if (srcHost === undefined) {
-    const on = req.source.type === 'pod' && req.source.hostNetwork ? (req.source.nodeName ?? req.source.id) : req.source.id;
+    const on =
+      req.source.type === 'pod' && req.source.hostNetwork
+        ? (req.source.nodeName ?? req.source.id)
+        : req.source.id;
     suspicions.push({
       level: 'warning',
       code: 'NETSTACK_NOT_COLLECTED',
       on,
       message: `the network namespace of ${req.source.type} ${req.source.id} was not collected: the path cannot be simulated`,
     });
-    return { verdict: 'unknown', ...base, suspicions, path: { nodes: [{ id: on, type: req.source.type === 'node' ? 'node' : 'pod' }], links: [] } };
+    return {
+      verdict: 'unknown',
+      ...base,
+      suspicions,
+      path: { nodes: [{ id: on, type: req.source.type === 'node' ? 'node' : 'pod' }], links: [] },
+    };
   }
   const actions = new Map<string, NetNodeAction>();
   const actionFor = (host: string): NetNodeAction => {
@@ -79,7 +93,10 @@ function diagnose(parts: NetworkParts, req: DiagnoseRequest): Result {
     }
     return a;
   };
-  const srcIp = req.source.type === 'pod' && !req.source.hostNetwork ? sameFamily(req.source.ips, req.destination.ip) : undefined;
+  const srcIp =
+    req.source.type === 'pod' && !req.source.hostNetwork
+      ? sameFamily(req.source.ips, req.destination.ip)
+      : undefined;
   const packet = firstPacket({
     from: srcHost,
     protocol: req.protocol,
@@ -98,10 +115,24 @@ function diagnose(parts: NetworkParts, req: DiagnoseRequest): Result {
   });
   suspicions.push(...d.suspicions);
   if (req.destination.type === 'service' && req.servicePort !== undefined) {
-    suspicions.push(...serviceChecks(parts, req.destination.service, req.servicePort, d.branches, firstNodeOnPath(d.path.links, cluster) ?? srcHost));
+    suspicions.push(
+      ...serviceChecks(
+        parts,
+        req.destination.service,
+        req.servicePort,
+        d.branches,
+        firstNodeOnPath(d.path.links, cluster) ?? srcHost,
+      ),
+    );
   }
   const sorted = dedupe(suspicions);
-  return { verdict: verdictOf(d.branches, sorted), ...base, suspicions: sorted, path: d.path, branches: d.branches };
+  return {
+    verdict: verdictOf(d.branches, sorted),
+    ...base,
+    suspicions: sorted,
+    path: d.path,
+    branches: d.branches,
+  };
 }
 
 function sameFamily(ips: readonly string[], dst: string): string | undefined {
@@ -118,7 +149,8 @@ function sourceHost(cluster: ClusterWorld, r: ResolvedEndpoint): string | undefi
 function createAction(parts: NetworkParts, host: string): NetNodeAction {
   const { cluster, index, plugin, pluginContext } = parts;
   const nodeName = cluster.nodeOfHost(host) ?? host;
-  if (plugin === undefined) return kernelAction(cluster.world, host, host, host.includes('/') ? 'pod' : 'node', {});
+  if (plugin === undefined)
+    return kernelAction(cluster.world, host, host, host.includes('/') ? 'pod' : 'node', {});
   if (host.includes('/')) {
     const [ns, name] = host.split('/') as [string, string];
     const pod = index.pod(ns, name);
@@ -131,12 +163,15 @@ function createAction(parts: NetworkParts, host: string): NetNodeAction {
 }
 
 function pathNodeOfHost(cluster: ClusterWorld, host: string): PathNode {
-  return host.includes('/') ? { id: host, type: 'pod' } : { id: cluster.nodeOfHost(host) ?? host, type: 'node' };
+  return host.includes('/')
+    ? { id: host, type: 'pod' }
+    : { id: cluster.nodeOfHost(host) ?? host, type: 'node' };
 }
 
 function pathNodeOfIp(index: ClusterIndex, ip: string): PathNode {
   for (const o of index.ownersOf(ip)) {
-    if (o.kind === 'pod') return { id: `${o.pod.metadata.namespace ?? 'default'}/${o.pod.metadata.name}`, type: 'pod' };
+    if (o.kind === 'pod')
+      return { id: `${o.pod.metadata.namespace ?? 'default'}/${o.pod.metadata.name}`, type: 'pod' };
     if (o.kind === 'node') return { id: o.node.metadata.name, type: 'node' };
   }
   return { id: normalizeIp(ip), type: 'external' };
@@ -144,7 +179,8 @@ function pathNodeOfIp(index: ClusterIndex, ip: string): PathNode {
 
 function serviceIdAt(index: ClusterIndex, ip: string): string | undefined {
   for (const o of index.ownersOf(ip)) {
-    if (o.kind === 'service') return `${o.service.metadata.namespace ?? 'default'}/${o.service.metadata.name}`;
+    if (o.kind === 'service')
+      return `${o.service.metadata.namespace ?? 'default'}/${o.service.metadata.name}`;
   }
   return undefined;
 }
@@ -162,7 +198,12 @@ function endpointChecks(index: ClusterIndex, req: DiagnoseRequest): Suspicion[] 
   for (const r of [req.source, req.destination]) {
     if (r.type === 'pod') out.push(...podChecks(index, r.pod));
     if (r.type === 'node' && !isNodeReady(r.node)) {
-      out.push({ level: 'fatal', code: 'NODE_NOT_READY', on: r.node.metadata.name, message: `node ${r.node.metadata.name} is not Ready` });
+      out.push({
+        level: 'fatal',
+        code: 'NODE_NOT_READY',
+        on: r.node.metadata.name,
+        message: `node ${r.node.metadata.name} is not Ready`,
+      });
     }
   }
   const involved = new Set([req.source.ip, req.destination.ip].map(normalizeIp));
@@ -199,7 +240,12 @@ function podChecks(index: ClusterIndex, pod: Pod): Suspicion[] {
   const nodeName = pod.spec?.nodeName;
   const node = nodeName === undefined ? undefined : index.node(nodeName);
   if (node !== undefined && !isNodeReady(node)) {
-    out.push({ level: 'fatal', code: 'NODE_NOT_READY', on: node.metadata.name, message: `node ${node.metadata.name} (hosting ${id}) is not Ready` });
+    out.push({
+      level: 'fatal',
+      code: 'NODE_NOT_READY',
+      on: node.metadata.name,
+      message: `node ${node.metadata.name} (hosting ${id}) is not Ready`,
+    });
   }
   if (index.podIpInNodeCidr(pod) === false) {
     out.push({
@@ -218,7 +264,13 @@ function podChecks(index: ClusterIndex, pod: Pod): Suspicion[] {
  * no endpoints, endpoints not ready, and backends the rules lead to that the slices do not list
  * (or the reverse).
  */
-function serviceChecks(parts: NetworkParts, svc: Service, port: ServicePort, branches: readonly Branch[], on: string): Suspicion[] {
+function serviceChecks(
+  parts: NetworkParts,
+  svc: Service,
+  port: ServicePort,
+  branches: readonly Branch[],
+  on: string,
+): Suspicion[] {
   const id = `${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`;
   const eps = parts.index.serviceEndpoints(svc, port);
   const out: Suspicion[] = [];
@@ -231,7 +283,10 @@ function serviceChecks(parts: NetworkParts, svc: Service, port: ServicePort, bra
       code: 'SERVICE_NO_ENDPOINTS',
       on,
       message: `service ${id} port ${portText} has no ready endpoints${backends.length > 0 ? ` (${backends.length} not ready)` : ''}`,
-      evidence: { service: id, endpoints: backends.map((b) => `${hostPort(b.ip, b.port)}${b.ready ? '' : ' (not ready)'}`) },
+      evidence: {
+        service: id,
+        endpoints: backends.map((b) => `${hostPort(b.ip, b.port)}${b.ready ? '' : ' (not ready)'}`),
+      },
     });
   }
   for (const b of backends) {
@@ -243,9 +298,12 @@ function serviceChecks(parts: NetworkParts, svc: Service, port: ServicePort, bra
       message: `endpoint ${hostPort(b.ip, b.port)} of service ${id}${b.pod ? ` (pod ${b.pod})` : ''} is not ready: it receives no new connections`,
     });
   }
-  const reached = new Set(branches.map((b) => b.backend?.split(' ')[1]).filter((x): x is string => x !== undefined));
+  const reached = new Set(
+    branches.map((b) => b.backend?.split(' ')[1]).filter((x): x is string => x !== undefined),
+  );
   const expected = new Set(ready.map((b) => hostPort(normalizeIp(b.ip), b.port)));
-  const translated = branches.some((b) => b.backend !== undefined) || branches.some((b) => b.outcome === 'delivered');
+  const translated =
+    branches.some((b) => b.backend !== undefined) || branches.some((b) => b.outcome === 'delivered');
   if (!translated && ready.length > 0 && branches.every((b) => b.outcome !== 'unknown')) {
     out.push({
       level: 'fatal',

@@ -1,5 +1,13 @@
 import type { Suspicion } from '../model/suspicion.js';
-import { arrive, sendFrom, type Crossing, type Flight, type State, type TraceStep, type World } from '../netstack/world.js';
+import {
+  arrive,
+  sendFrom,
+  type Crossing,
+  type Flight,
+  type State,
+  type TraceStep,
+  type World,
+} from '../netstack/world.js';
 import type { HopResult, NetNodeAction } from './net-node-action.js';
 
 /**
@@ -13,14 +21,23 @@ export interface HopChecks {
    * Checks of one packet's passage: `hopSteps` holds, for each branch leaving this hop, the steps
    * taken in this hop (routing decisions with the packet as routed, NAT, where it left).
    */
-  readonly packet?: (hopSteps: readonly (readonly TraceStep[])[], arrivedOver: Crossing | undefined) => readonly Suspicion[];
+  readonly packet?: (
+    hopSteps: readonly (readonly TraceStep[])[],
+    arrivedOver: Crossing | undefined,
+  ) => readonly Suspicion[];
 }
 
 /**
  * An action whose kernel processing is the world walker's (the captured state decides), with a
  * plugin's checks on top. Pods and nodes of every plugin are built from it.
  */
-export function kernelAction(world: World, id: string, host: string, type: 'pod' | 'node', checks: HopChecks): NetNodeAction {
+export function kernelAction(
+  world: World,
+  id: string,
+  host: string,
+  type: 'pod' | 'node',
+  checks: HopChecks,
+): NetNodeAction {
   let staticDone = false;
   const withChecks = (next: HopResult['next'], over: Crossing | undefined, offset: number): HopResult => {
     const suspicions: Suspicion[] = [];

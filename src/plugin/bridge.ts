@@ -6,7 +6,15 @@ import type { Netns } from '../netstack/netns.js';
 import type { TraceStep } from '../netstack/world.js';
 import { kernelAction } from './base-actions.js';
 import { routedPackets } from './flannel.js';
-import { bridgeChecks, bridgeNfCheck, linkWithAddress, nodeStaticChecks, podStaticChecks, routeExpectationCheck } from './hop-checks.js';
+import {
+  bridgeChecks,
+  bridgeNfCheck,
+  linkWithAddress,
+  nodeStaticChecks,
+  podNode,
+  podStaticChecks,
+  routeExpectationCheck,
+} from './hop-checks.js';
 import type { Plugin, PluginContext } from './plugin.js';
 
 /**
@@ -17,20 +25,27 @@ import type { Plugin, PluginContext } from './plugin.js';
  */
 export const bridgePlugin: Plugin = {
   name: 'bridge',
-  description: 'plain bridge / ptp CNIs and kindnet (kind\'s default): per-node pod CIDR routed via the node IP',
+  description:
+    "plain bridge / ptp CNIs and kindnet (kind's default): per-node pod CIDR routed via the node IP",
   modes: ['bridge', 'ptp'],
   enforcesNetworkPolicy: false,
-  options: [{ flag: 'bridge-name', description: 'the pods\' bridge, for the bridge plugin (default: found from the data; none means ptp)' }],
+  options: [
+    {
+      flag: 'bridge-name',
+      description: "the pods' bridge, for the bridge plugin (default: found from the data; none means ptp)",
+    },
+  ],
   createPod(ctx: PluginContext, pod: Pod, host: string) {
     const world = ctx.cluster.world;
-    const nodeName = pod.spec?.nodeName;
-    const nodeNs = nodeName === undefined ? undefined : world.hosts.get(nodeName);
-    const node = nodeName === undefined ? undefined : ctx.index.node(nodeName);
     return kernelAction(world, host, host, 'pod', {
       static: () => {
-        const bridge = nodeNs === undefined || node === undefined ? undefined : bridgeOf(ctx, nodeNs, node);
-        const mtu = nodeNs === undefined || node === undefined ? undefined : hostMtu(ctx, nodeNs, node);
-        return podStaticChecks(world, host, pod, { ...(bridge !== undefined ? { bridge } : {}), ...(mtu !== undefined ? { mtu } : {}) });
+        const at = podNode(ctx, pod);
+        const bridge = at === undefined ? undefined : bridgeOf(ctx, at.ns, at.node);
+        const mtu = at === undefined ? undefined : hostMtu(ctx, at.ns, at.node);
+        return podStaticChecks(world, host, pod, {
+          ...(bridge !== undefined ? { bridge } : {}),
+          ...(mtu !== undefined ? { mtu } : {}),
+        });
       },
     });
   },
@@ -41,8 +56,7 @@ export const bridgePlugin: Plugin = {
     return kernelAction(world, name, host, 'node', {
       static: () => {
         if (ns === undefined) return [];
-        const ips = Object.values(ctx.index.nodeInternalIP(name)).filter((x): x is string => x !== undefined);
-        const out = nodeStaticChecks(ns, node, ips);
+        const out = nodeStaticChecks(ns, node, ctx.index);
         const bridge = bridgeOf(ctx, ns, node);
         if (bridge !== undefined) {
           out.push(...bridgeChecks(ns, name, bridge, true));
@@ -50,7 +64,10 @@ export const bridgePlugin: Plugin = {
         }
         return out;
       },
-      packet: (hopSteps) => (ns === undefined ? [] : routedPackets(hopSteps, host).flatMap((p) => remoteRouteCheck(ctx, ns, node, p))),
+      packet: (hopSteps) =>
+        ns === undefined
+          ? []
+          : routedPackets(hopSteps, host).flatMap((p) => remoteRouteCheck(ctx, ns, node, p)),
     });
   },
 };
@@ -60,7 +77,11 @@ function bridgeOf(ctx: PluginContext, ns: Netns, node: Node): string | undefined
   const flag = ctx.options['bridge-name'];
   if (flag !== undefined) return flag;
   for (const cidr of nodePodCidrs(node)) {
-    const holder = ns.links.find((l) => l.kind === 'bridge' && l.addresses.some((a) => a.family === parsePrefix(cidr).family && cidrContains(cidr, a.local)));
+    const holder = ns.links.find(
+      (l) =>
+        l.kind === 'bridge' &&
+        l.addresses.some((a) => a.family === parsePrefix(cidr).family && cidrContains(cidr, a.local)),
+    );
     if (holder !== undefined) return holder.name;
   }
   return undefined;
@@ -69,7 +90,9 @@ function bridgeOf(ctx: PluginContext, ns: Netns, node: Node): string | undefined
 function hostMtu(ctx: PluginContext, ns: Netns, node: Node): { value: number; why: string } | undefined {
   const ip = ctx.index.nodeInternalIP(node.metadata.name).v4;
   const l = ip === undefined ? undefined : linkWithAddress(ns, ip);
-  return l === undefined ? undefined : { value: l.mtu, why: `the MTU of ${l.name}, ${node.metadata.name}'s interface` };
+  return l === undefined
+    ? undefined
+    : { value: l.mtu, why: `the MTU of ${l.name}, ${node.metadata.name}'s interface` };
 }
 
 /** Another node's pod CIDR must be routed via that node's InternalIP over this node's interface. */
@@ -85,7 +108,12 @@ function remoteRouteCheck(ctx: PluginContext, ns: Netns, node: Node, p: TraceSte
       const ownIp = p.family === 4 ? own.v4 : own.v6;
       const dev = ownIp === undefined ? undefined : linkWithAddress(ns, ownIp)?.name;
       if (gw === undefined || dev === undefined) return [];
-      return routeExpectationCheck(ns, name, p, { dst: cidr, gateway: gw, dev, why: `pod CIDR of ${peer.metadata.name}` });
+      return routeExpectationCheck(ns, name, p, {
+        dst: cidr,
+        gateway: gw,
+        dev,
+        why: `pod CIDR of ${peer.metadata.name}`,
+      });
     }
   }
   return [];

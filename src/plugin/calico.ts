@@ -6,7 +6,13 @@ import { proxyArp } from '../netstack/sysctls.js';
 import type { TraceStep } from '../netstack/world.js';
 import { kernelAction } from './base-actions.js';
 import { routedPackets } from './flannel.js';
-import { linkWithAddress, nodeStaticChecks, podStaticChecks, routeExpectationCheck } from './hop-checks.js';
+import {
+  linkWithAddress,
+  nodeStaticChecks,
+  podNode,
+  podStaticChecks,
+  routeExpectationCheck,
+} from './hop-checks.js';
 import type { Plugin, PluginContext } from './plugin.js';
 
 /** How calico carries a packet between two nodes. */
@@ -26,22 +32,26 @@ const BGP_ADDR_ANNOTATION = 'projectcalico.org/IPv4Address';
  */
 export const calicoPlugin: Plugin = {
   name: 'calico',
-  description: 'Calico with BGP, IPIP or VXLAN (Always / CrossSubnet) per IP pool, cali* veths with proxy ARP',
+  description:
+    'Calico with BGP, IPIP or VXLAN (Always / CrossSubnet) per IP pool, cali* veths with proxy ARP',
   modes: ['bgp', 'ipip', 'vxlan', 'crosssubnet'],
   enforcesNetworkPolicy: true,
   options: [
-    { flag: 'calico-encap', description: 'encapsulation to model when the IP pools do not say: bgp | ipip | vxlan', fallback: 'bgp' },
-    { flag: 'calico-ipip-pod-mtu', description: 'the pods\' MTU with IPIP (default: tunl0\'s MTU)' },
-    { flag: 'calico-vxlan-pod-mtu', description: 'the pods\' MTU with VXLAN (default: vxlan.calico\'s MTU)' },
+    {
+      flag: 'calico-encap',
+      description: 'encapsulation to model when the IP pools do not say: bgp | ipip | vxlan',
+      fallback: 'bgp',
+    },
+    { flag: 'calico-ipip-pod-mtu', description: "the pods' MTU with IPIP (default: tunl0's MTU)" },
+    { flag: 'calico-vxlan-pod-mtu', description: "the pods' MTU with VXLAN (default: vxlan.calico's MTU)" },
   ],
   createPod(ctx: PluginContext, pod: Pod, host: string) {
     const world = ctx.cluster.world;
-    const nodeName = pod.spec?.nodeName;
-    const nodeNs = nodeName === undefined ? undefined : world.hosts.get(nodeName);
     return kernelAction(world, host, host, 'pod', {
       static: () => {
         const ip = pod.status?.podIP;
-        const mtu = nodeNs === undefined || ip === undefined ? undefined : podMtu(ctx, nodeNs, ip);
+        const at = podNode(ctx, pod);
+        const mtu = at === undefined || ip === undefined ? undefined : podMtu(ctx, at.ns, ip);
         const out = podStaticChecks(world, host, pod, mtu !== undefined ? { mtu } : {});
         out.push(...proxyArpCheck(ctx, host, pod));
         return out;
@@ -55,10 +65,12 @@ export const calicoPlugin: Plugin = {
     return kernelAction(world, name, host, 'node', {
       static: () => {
         if (ns === undefined) return [];
-        const ips = Object.values(ctx.index.nodeInternalIP(name)).filter((x): x is string => x !== undefined);
-        return nodeStaticChecks(ns, node, ips);
+        return nodeStaticChecks(ns, node, ctx.index);
       },
-      packet: (hopSteps) => (ns === undefined ? [] : routedPackets(hopSteps, host).flatMap((p) => nodePacketChecks(ctx, ns, node, p))),
+      packet: (hopSteps) =>
+        ns === undefined
+          ? []
+          : routedPackets(hopSteps, host).flatMap((p) => nodePacketChecks(ctx, ns, node, p)),
     });
   },
 };
@@ -87,7 +99,11 @@ function sameSubnet(ctx: PluginContext, a: Node, b: Node): boolean {
   return cidrContains(cidrA, ipB);
 }
 
-function podMtu(ctx: PluginContext, nodeNs: Netns, podIp: string): { value: number; why: string } | undefined {
+function podMtu(
+  ctx: PluginContext,
+  nodeNs: Netns,
+  podIp: string,
+): { value: number; why: string } | undefined {
   const pool = poolFor(ctx, podIp);
   if (pool?.spec?.vxlanMode === 'Always' || pool?.spec?.vxlanMode === 'CrossSubnet') {
     const flag = ctx.options['calico-vxlan-pod-mtu'];
@@ -139,9 +155,14 @@ function nodePacketChecks(ctx: PluginContext, ns: Netns, node: Node, p: TraceSte
     const podHost = `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`;
     const podNs = ctx.cluster.world.hosts.get(podHost);
     const eth = podNs === undefined ? undefined : linkWithAddress(podNs, p.dst);
-    const peer = eth === undefined ? undefined : ctx.cluster.world.vethPeers.get(`${podHost}\u0000${eth.name}`);
+    const peer =
+      eth === undefined ? undefined : ctx.cluster.world.vethPeers.get(`${podHost}\u0000${eth.name}`);
     if (peer === undefined) return [];
-    return routeExpectationCheck(ns, name, p, { dst: `${normalizeIp(p.dst)}/32`, dev: peer.link.name, why: `calico: local pod ${podHost}` });
+    return routeExpectationCheck(ns, name, p, {
+      dst: `${normalizeIp(p.dst)}/32`,
+      dev: peer.link.name,
+      why: `calico: local pod ${podHost}`,
+    });
   }
   const peer = ctx.index.node(pod.spec.nodeName);
   if (peer === undefined) return [];
@@ -155,19 +176,55 @@ function nodePacketChecks(ctx: PluginContext, ns: Netns, node: Node, p: TraceSte
   if (encap === 'ipip') {
     const tunl = ns.linkByName.get(IPIP_DEVICE);
     if (tunl === undefined || tunl.kind !== 'ipip') {
-      out.push({ level: 'fatal', code: 'IPIP_DEVICE_MISSING', on: name, message: `calico IPIP needs ${IPIP_DEVICE} (an ipip device) on node ${name}${tunl ? `, found a ${tunl.kind} device` : ''}` });
+      out.push({
+        level: 'fatal',
+        code: 'IPIP_DEVICE_MISSING',
+        on: name,
+        message: `calico IPIP needs ${IPIP_DEVICE} (an ipip device) on node ${name}${tunl ? `, found a ${tunl.kind} device` : ''}`,
+      });
     }
-    if (peerIp !== undefined) out.push(...routeExpectationCheck(ns, name, p, { dst: block, gateway: peerIp, dev: IPIP_DEVICE, onlink: true, why: `calico IPIP: block of ${peerName}` }));
+    if (peerIp !== undefined)
+      out.push(
+        ...routeExpectationCheck(ns, name, p, {
+          dst: block,
+          gateway: peerIp,
+          dev: IPIP_DEVICE,
+          onlink: true,
+          why: `calico IPIP: block of ${peerName}`,
+        }),
+      );
   } else if (encap === 'vxlan') {
     if (ns.linkByName.get(VXLAN_DEVICE) === undefined) {
-      out.push({ level: 'fatal', code: 'VXLAN_DEVICE_MISSING', on: name, message: `calico VXLAN needs ${VXLAN_DEVICE} on node ${name}` });
+      out.push({
+        level: 'fatal',
+        code: 'VXLAN_DEVICE_MISSING',
+        on: name,
+        message: `calico VXLAN needs ${VXLAN_DEVICE} on node ${name}`,
+      });
     }
     const gw = peer.metadata.annotations?.[VXLAN_ADDR_ANNOTATION];
-    if (gw !== undefined) out.push(...routeExpectationCheck(ns, name, p, { dst: block, gateway: gw, dev: VXLAN_DEVICE, onlink: true, why: `calico VXLAN: block of ${peerName}` }));
+    if (gw !== undefined)
+      out.push(
+        ...routeExpectationCheck(ns, name, p, {
+          dst: block,
+          gateway: gw,
+          dev: VXLAN_DEVICE,
+          onlink: true,
+          why: `calico VXLAN: block of ${peerName}`,
+        }),
+      );
   } else if (peerIp !== undefined) {
     const ownIp = ctx.index.nodeInternalIP(name).v4;
     const dev = ownIp === undefined ? undefined : linkWithAddress(ns, ownIp)?.name;
-    if (dev !== undefined) out.push(...routeExpectationCheck(ns, name, p, { dst: block, gateway: peerIp, dev, why: `calico BGP: block of ${peerName}` }));
+    if (dev !== undefined)
+      out.push(
+        ...routeExpectationCheck(ns, name, p, {
+          dst: block,
+          gateway: peerIp,
+          dev,
+          why: `calico BGP: block of ${peerName}`,
+        }),
+      );
   }
   return out;
 }

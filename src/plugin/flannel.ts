@@ -12,6 +12,7 @@ import {
   bridgeNfCheck,
   linkWithAddress,
   nodeStaticChecks,
+  podNode,
   podStaticChecks,
   routeExpectationCheck,
   type ExpectedRoute,
@@ -37,20 +38,32 @@ export const flannelPlugin: Plugin = {
   modes: ['vxlan', 'host-gw'],
   enforcesNetworkPolicy: false,
   options: [
-    { flag: 'flannel-backend', description: 'backend to model: vxlan | host-gw (default: net-conf.json, else node annotations)' },
-    { flag: 'flannel-bridge', description: 'the pods\' bridge (default: the bridge holding the node\'s pod gateway address)', fallback: 'cni0' },
-    { flag: 'flannel-vxlan-device', description: 'the VXLAN device (default: flannel.<VNI> from net-conf.json)', fallback: 'flannel.1' },
+    {
+      flag: 'flannel-backend',
+      description: 'backend to model: vxlan | host-gw (default: net-conf.json, else node annotations)',
+    },
+    {
+      flag: 'flannel-bridge',
+      description: "the pods' bridge (default: the bridge holding the node's pod gateway address)",
+      fallback: 'cni0',
+    },
+    {
+      flag: 'flannel-vxlan-device',
+      description: 'the VXLAN device (default: flannel.<VNI> from net-conf.json)',
+      fallback: 'flannel.1',
+    },
   ],
   createPod(ctx: PluginContext, pod: Pod, host: string) {
     const world = ctx.cluster.world;
-    const nodeName = pod.spec?.nodeName;
-    const nodeNs = nodeName === undefined ? undefined : world.hosts.get(nodeName);
-    const node = nodeName === undefined ? undefined : ctx.index.node(nodeName);
     return kernelAction(world, host, host, 'pod', {
       static: () => {
-        if (nodeNs === undefined || node === undefined) return podStaticChecks(world, host, pod, {});
-        const mtu = expectedPodMtu(ctx, nodeNs, node);
-        return podStaticChecks(world, host, pod, { bridge: bridgeName(ctx, nodeNs, node), ...(mtu !== undefined ? { mtu } : {}) });
+        const at = podNode(ctx, pod);
+        if (at === undefined) return podStaticChecks(world, host, pod, {});
+        const mtu = expectedPodMtu(ctx, at.ns, at.node);
+        return podStaticChecks(world, host, pod, {
+          bridge: bridgeName(ctx, at.ns, at.node),
+          ...(mtu !== undefined ? { mtu } : {}),
+        });
       },
     });
   },
@@ -61,25 +74,49 @@ export const flannelPlugin: Plugin = {
     return kernelAction(world, name, host, 'node', {
       static: () => {
         if (ns === undefined) return [];
-        const ips = Object.values(ctx.index.nodeInternalIP(name)).filter((x): x is string => x !== undefined);
-        const out = nodeStaticChecks(ns, node, ips);
-        out.push(...bridgeChecks(ns, name, bridgeName(ctx, ns, node), ctx.index.podsOnNode(name).some((p) => p.spec?.hostNetwork !== true)));
+        const out = nodeStaticChecks(ns, node, ctx.index);
+        out.push(
+          ...bridgeChecks(
+            ns,
+            name,
+            bridgeName(ctx, ns, node),
+            ctx.index.podsOnNode(name).some((p) => p.spec?.hostNetwork !== true),
+          ),
+        );
         out.push(...bridgeNfCheck(ns, name, 4));
         if (backendOf(ctx, node) === 'vxlan') {
           const dev = vxlanDevice(ctx);
           const l = ns.linkByName.get(dev);
-          if (l === undefined) out.push({ level: 'fatal', code: 'VXLAN_DEVICE_MISSING', on: name, message: `flannel's VXLAN device ${dev} does not exist on node ${name}` });
-          else if (!l.adminUp) out.push({ level: 'fatal', code: 'LINK_DOWN', on: name, message: `flannel's VXLAN device ${dev} on node ${name} is down` });
+          if (l === undefined)
+            out.push({
+              level: 'fatal',
+              code: 'VXLAN_DEVICE_MISSING',
+              on: name,
+              message: `flannel's VXLAN device ${dev} does not exist on node ${name}`,
+            });
+          else if (!l.adminUp)
+            out.push({
+              level: 'fatal',
+              code: 'LINK_DOWN',
+              on: name,
+              message: `flannel's VXLAN device ${dev} on node ${name} is down`,
+            });
         }
         return out;
       },
-      packet: (hopSteps) => (ns === undefined ? [] : routedPackets(hopSteps, host).flatMap((p) => nodePacketChecks(ctx, ns, node, p))),
+      packet: (hopSteps) =>
+        ns === undefined
+          ? []
+          : routedPackets(hopSteps, host).flatMap((p) => nodePacketChecks(ctx, ns, node, p)),
     });
   },
 };
 
 /** The packets this hop routed (after PREROUTING), one per branch, without repeats. */
-export function routedPackets(hopSteps: readonly (readonly TraceStep[])[], host: string): TraceStep['packet'][] {
+export function routedPackets(
+  hopSteps: readonly (readonly TraceStep[])[],
+  host: string,
+): TraceStep['packet'][] {
   const seen = new Set<string>();
   const out: TraceStep['packet'][] = [];
   for (const steps of hopSteps) {
@@ -116,27 +153,39 @@ function bridgeName(ctx: PluginContext, ns: Netns, node: Node): string {
   if (flag !== undefined) return flag;
   for (const cidr of nodePodCidrs(node)) {
     const p = parsePrefix(cidr);
-    const holder = ns.links.find((l) => l.kind === 'bridge' && l.addresses.some((a) => a.family === p.family && cidrContains(cidr, a.local)));
+    const holder = ns.links.find(
+      (l) =>
+        l.kind === 'bridge' && l.addresses.some((a) => a.family === p.family && cidrContains(cidr, a.local)),
+    );
     if (holder !== undefined) return holder.name;
   }
   return 'cni0';
 }
 
 /** The MTU flannel gives pods: the VXLAN device's MTU (vxlan), else the node interface's (host-gw). */
-function expectedPodMtu(ctx: PluginContext, ns: Netns, node: Node): { value: number; why: string } | undefined {
+function expectedPodMtu(
+  ctx: PluginContext,
+  ns: Netns,
+  node: Node,
+): { value: number; why: string } | undefined {
   if (backendOf(ctx, node) === 'vxlan') {
     const dev = ns.linkByName.get(vxlanDevice(ctx));
-    return dev === undefined ? undefined : { value: dev.mtu, why: `the MTU of ${dev.name} on ${node.metadata.name}` };
+    return dev === undefined
+      ? undefined
+      : { value: dev.mtu, why: `the MTU of ${dev.name} on ${node.metadata.name}` };
   }
   const ip = ctx.index.nodeInternalIP(node.metadata.name).v4;
   const l = ip === undefined ? undefined : linkWithAddress(ns, ip);
-  return l === undefined ? undefined : { value: l.mtu, why: `the MTU of ${l.name}, ${node.metadata.name}'s interface` };
+  return l === undefined
+    ? undefined
+    : { value: l.mtu, why: `the MTU of ${l.name}, ${node.metadata.name}'s interface` };
 }
 
 /** The node whose pod CIDR holds `ip`. */
 function nodeOwningPodIp(ctx: PluginContext, ip: string): { node: Node; cidr: string } | undefined {
   for (const n of ctx.index.objects.nodes) {
-    for (const cidr of nodePodCidrs(n)) if (familyOf(ip) === parsePrefix(cidr).family && cidrContains(cidr, ip)) return { node: n, cidr };
+    for (const cidr of nodePodCidrs(n))
+      if (familyOf(ip) === parsePrefix(cidr).family && cidrContains(cidr, ip)) return { node: n, cidr };
   }
   return undefined;
 }
@@ -149,7 +198,11 @@ function nodePacketChecks(ctx: PluginContext, ns: Netns, node: Node, p: TraceSte
   const cidrText = `${cidr.address}/${cidr.length}`;
   if (owner.node.metadata.name === name) {
     const bridge = bridgeName(ctx, ns, node);
-    return routeExpectationCheck(ns, name, p, { dst: cidrText, dev: bridge, why: `flannel: this node's pod CIDR is on ${bridge}` });
+    return routeExpectationCheck(ns, name, p, {
+      dst: cidrText,
+      dev: bridge,
+      why: `flannel: this node's pod CIDR is on ${bridge}`,
+    });
   }
   const peer = owner.node;
   const peerName = peer.metadata.name;
@@ -159,11 +212,22 @@ function nodePacketChecks(ctx: PluginContext, ns: Netns, node: Node, p: TraceSte
     const ownIp = ctx.index.nodeInternalIP(name).v4;
     const dev = ownIp === undefined ? undefined : linkWithAddress(ns, ownIp)?.name;
     if (peerIp === undefined || dev === undefined) return [];
-    return routeExpectationCheck(ns, name, p, { dst: cidrText, gateway: peerIp, dev, why: `flannel host-gw: pod CIDR of ${peerName}` });
+    return routeExpectationCheck(ns, name, p, {
+      dst: cidrText,
+      gateway: peerIp,
+      dev,
+      why: `flannel host-gw: pod CIDR of ${peerName}`,
+    });
   }
   if (backend !== 'vxlan') return [];
   const dev = vxlanDevice(ctx);
-  const expected: ExpectedRoute = { dst: cidrText, gateway: cidr.address, dev, onlink: true, why: `flannel vxlan: pod CIDR of ${peerName}` };
+  const expected: ExpectedRoute = {
+    dst: cidrText,
+    gateway: cidr.address,
+    dev,
+    onlink: true,
+    why: `flannel vxlan: pod CIDR of ${peerName}`,
+  };
   const out = routeExpectationCheck(ns, name, p, expected);
   out.push(...vxlanPeerChecks(ns, name, dev, cidr.address, peer, ctx));
   return out;
@@ -173,7 +237,14 @@ function nodePacketChecks(ctx: PluginContext, ns: Netns, node: Node, p: TraceSte
  * flannel vxlan keeps, per peer, a permanent neighbour (peer's CIDR network address → peer's VTEP
  * MAC) and an FDB entry (VTEP MAC → peer's public IP) on the VXLAN device.
  */
-function vxlanPeerChecks(ns: Netns, name: string, dev: string, gateway: string, peer: Node, ctx: PluginContext): Suspicion[] {
+function vxlanPeerChecks(
+  ns: Netns,
+  name: string,
+  dev: string,
+  gateway: string,
+  peer: Node,
+  ctx: PluginContext,
+): Suspicion[] {
   const peerName = peer.metadata.name;
   let vtepMac: string | undefined;
   try {
@@ -192,21 +263,42 @@ function vxlanPeerChecks(ns: Netns, name: string, dev: string, gateway: string, 
         code: 'VXLAN_NEIGH_MISSING',
         on: name,
         message: `no neighbour entry for ${gateway} on ${dev} (node ${peerName}'s VTEP${vtepMac ? ` ${vtepMac}` : ''})`,
-        evidence: { expected: `${gateway} dev ${dev} lladdr ${vtepMac ?? '<VtepMAC of ' + peerName + '>'} PERMANENT` },
+        evidence: {
+          expected: `${gateway} dev ${dev} lladdr ${vtepMac ?? '<VtepMAC of ' + peerName + '>'} PERMANENT`,
+        },
       },
     ];
   }
   const out: Suspicion[] = [];
   const mac = neigh.lladdr.toLowerCase();
   if (vtepMac !== undefined && mac !== vtepMac) {
-    out.push({ level: 'fatal', code: 'VXLAN_NEIGH_MISSING', on: name, message: `the neighbour entry for ${gateway} on ${dev} has MAC ${mac}, but node ${peerName}'s VTEP MAC is ${vtepMac}` });
+    out.push({
+      level: 'fatal',
+      code: 'VXLAN_NEIGH_MISSING',
+      on: name,
+      message: `the neighbour entry for ${gateway} on ${dev} has MAC ${mac}, but node ${peerName}'s VTEP MAC is ${vtepMac}`,
+    });
   }
   const hit = lookupFdb(ns.fdb, dev, mac);
   const fdb = hit.kind === 'hit' ? hit.entries.find((e) => e.dst !== undefined) : undefined;
   if (fdb === undefined || fdb.dst === undefined) {
-    out.push({ level: 'fatal', code: 'VXLAN_FDB_MISSING', on: name, message: `no FDB entry for ${mac} on ${dev}: the VXLAN device does not know where node ${peerName}'s VTEP is`, evidence: { expected: `${mac} dev ${dev} dst ${publicIp ?? '<public-ip of ' + peerName + '>'} self permanent` } });
+    out.push({
+      level: 'fatal',
+      code: 'VXLAN_FDB_MISSING',
+      on: name,
+      message: `no FDB entry for ${mac} on ${dev}: the VXLAN device does not know where node ${peerName}'s VTEP is`,
+      evidence: {
+        expected: `${mac} dev ${dev} dst ${publicIp ?? '<public-ip of ' + peerName + '>'} self permanent`,
+      },
+    });
   } else if (publicIp !== undefined && normalizeIp(fdb.dst) !== normalizeIp(publicIp)) {
-    out.push({ level: 'fatal', code: 'VXLAN_FDB_WRONG', on: name, message: `the FDB entry for ${mac} on ${dev} sends to ${fdb.dst}, but node ${peerName}'s public IP is ${publicIp}`, evidence: { fdb: `${mac} dev ${dev} dst ${fdb.dst}`, expected: publicIp } });
+    out.push({
+      level: 'fatal',
+      code: 'VXLAN_FDB_WRONG',
+      on: name,
+      message: `the FDB entry for ${mac} on ${dev} sends to ${fdb.dst}, but node ${peerName}'s public IP is ${publicIp}`,
+      evidence: { fdb: `${mac} dev ${dev} dst ${fdb.dst}`, expected: publicIp },
+    });
   }
   return out;
 }

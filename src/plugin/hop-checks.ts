@@ -1,4 +1,6 @@
+import type { ClusterIndex } from '../k8s/cluster-index.js';
 import type { Node, Pod } from '../k8s/objects.js';
+import type { PluginContext } from './plugin.js';
 import { isNodeReady } from '../k8s/readiness.js';
 import type { Suspicion } from '../model/suspicion.js';
 import { normalizeIp } from '../netstack/ip.js';
@@ -34,13 +36,30 @@ export function podStaticChecks(world: World, host: string, pod: Pod, expect: Po
   const ip = pod.status?.podIP;
   const eth = ip === undefined ? undefined : linkWithAddress(ns, ip);
   if (eth === undefined) {
-    out.push({ level: 'fatal', code: 'LINK_MISSING', on: host, message: `no interface in pod ${host} holds its IP ${ip ?? '(none)'}` });
+    out.push({
+      level: 'fatal',
+      code: 'LINK_MISSING',
+      on: host,
+      message: `no interface in pod ${host} holds its IP ${ip ?? '(none)'}`,
+    });
     return out;
   }
-  if (!eth.adminUp) out.push({ level: 'fatal', code: 'LINK_DOWN', on: host, message: `${eth.name} of pod ${host} is down`, evidence: { link: eth.name, flags: eth.flags } });
+  if (!eth.adminUp)
+    out.push({
+      level: 'fatal',
+      code: 'LINK_DOWN',
+      on: host,
+      message: `${eth.name} of pod ${host} is down`,
+      evidence: { link: eth.name, flags: eth.flags },
+    });
   const lo = ns.linkByName.get('lo');
   if (lo !== undefined && !lo.adminUp) {
-    out.push({ level: 'warning', code: 'LINK_DOWN', on: host, message: `lo of pod ${host} is down: connections from the pod to itself fail` });
+    out.push({
+      level: 'warning',
+      code: 'LINK_DOWN',
+      on: host,
+      message: `lo of pod ${host} is down: connections from the pod to itself fail`,
+    });
   }
   if (expect.mtu !== undefined && eth.mtu !== expect.mtu.value) {
     out.push({
@@ -54,11 +73,22 @@ export function podStaticChecks(world: World, host: string, pod: Pod, expect: Po
   if (eth.kind !== 'veth') return out;
   const peer = world.vethPeers.get(`${host}\u0000${eth.name}`);
   if (peer === undefined) {
-    out.push({ level: 'fatal', code: 'VETH_PEER_MISSING', on: host, message: `the node-side peer of ${host}'s ${eth.name} (ifindex ${eth.peerIfindex ?? '?'}) does not exist on its node` });
+    out.push({
+      level: 'fatal',
+      code: 'VETH_PEER_MISSING',
+      on: host,
+      message: `the node-side peer of ${host}'s ${eth.name} (ifindex ${eth.peerIfindex ?? '?'}) does not exist on its node`,
+    });
     return out;
   }
   if (!peer.link.adminUp) {
-    out.push({ level: 'fatal', code: 'VETH_PEER_DOWN', on: peer.host, message: `${peer.link.name}, the node-side veth of pod ${host}, is down`, evidence: { link: peer.link.name, flags: peer.link.flags } });
+    out.push({
+      level: 'fatal',
+      code: 'VETH_PEER_DOWN',
+      on: peer.host,
+      message: `${peer.link.name}, the node-side veth of pod ${host}, is down`,
+      evidence: { link: peer.link.name, flags: peer.link.flags },
+    });
   }
   if (expect.bridge !== undefined && peer.link.master !== expect.bridge) {
     out.push({
@@ -71,17 +101,40 @@ export function podStaticChecks(world: World, host: string, pod: Pod, expect: Po
   return out;
 }
 
+/** The node a pod runs on, with its host namespace in the world, when both are known. */
+export function podNode(
+  ctx: PluginContext,
+  pod: Pod,
+): { readonly node: Node; readonly ns: Netns } | undefined {
+  const name = pod.spec?.nodeName;
+  const node = name === undefined ? undefined : ctx.index.node(name);
+  const ns = name === undefined ? undefined : ctx.cluster.world.hosts.get(name);
+  return node === undefined || ns === undefined ? undefined : { node, ns };
+}
+
 /** Checks of a node's host namespace common to every plugin: readiness and the interface holding its InternalIP. */
-export function nodeStaticChecks(ns: Netns, node: Node, internalIps: readonly string[]): Suspicion[] {
+export function nodeStaticChecks(ns: Netns, node: Node, index: ClusterIndex): Suspicion[] {
   const out: Suspicion[] = [];
   const name = node.metadata.name;
-  if (!isNodeReady(node)) out.push({ level: 'fatal', code: 'NODE_NOT_READY', on: name, message: `node ${name} is not Ready` });
+  const internalIps = Object.values(index.nodeInternalIP(name)).filter((x): x is string => x !== undefined);
+  if (!isNodeReady(node))
+    out.push({ level: 'fatal', code: 'NODE_NOT_READY', on: name, message: `node ${name} is not Ready` });
   for (const ip of internalIps) {
     const l = linkWithAddress(ns, ip);
     if (l === undefined) {
-      out.push({ level: 'fatal', code: 'LINK_MISSING', on: name, message: `no interface of node ${name} holds its InternalIP ${ip}` });
+      out.push({
+        level: 'fatal',
+        code: 'LINK_MISSING',
+        on: name,
+        message: `no interface of node ${name} holds its InternalIP ${ip}`,
+      });
     } else if (!l.adminUp) {
-      out.push({ level: 'fatal', code: 'LINK_DOWN', on: name, message: `${l.name}, holding node ${name}'s InternalIP ${ip}, is down` });
+      out.push({
+        level: 'fatal',
+        code: 'LINK_DOWN',
+        on: name,
+        message: `${l.name}, holding node ${name}'s InternalIP ${ip}, is down`,
+      });
     }
   }
   return out;
@@ -91,10 +144,36 @@ export function nodeStaticChecks(ns: Netns, node: Node, internalIps: readonly st
 export function bridgeChecks(ns: Netns, nodeName: string, bridge: string, needed: boolean): Suspicion[] {
   const l = ns.linkByName.get(bridge);
   if (l === undefined) {
-    return needed ? [{ level: 'fatal', code: 'BRIDGE_MISSING', on: nodeName, message: `bridge ${bridge} does not exist on node ${nodeName}` }] : [];
+    return needed
+      ? [
+          {
+            level: 'fatal',
+            code: 'BRIDGE_MISSING',
+            on: nodeName,
+            message: `bridge ${bridge} does not exist on node ${nodeName}`,
+          },
+        ]
+      : [];
   }
-  if (l.kind !== 'bridge') return [{ level: 'fatal', code: 'BRIDGE_MISSING', on: nodeName, message: `${bridge} on node ${nodeName} is a ${l.kind} device, not a bridge` }];
-  if (!l.adminUp) return [{ level: 'fatal', code: 'BRIDGE_DOWN', on: nodeName, message: `bridge ${bridge} on node ${nodeName} is down`, evidence: { link: bridge, flags: l.flags } }];
+  if (l.kind !== 'bridge')
+    return [
+      {
+        level: 'fatal',
+        code: 'BRIDGE_MISSING',
+        on: nodeName,
+        message: `${bridge} on node ${nodeName} is a ${l.kind} device, not a bridge`,
+      },
+    ];
+  if (!l.adminUp)
+    return [
+      {
+        level: 'fatal',
+        code: 'BRIDGE_DOWN',
+        on: nodeName,
+        message: `bridge ${bridge} on node ${nodeName} is down`,
+        evidence: { link: bridge, flags: l.flags },
+      },
+    ];
   return [];
 }
 
@@ -132,17 +211,42 @@ export interface ExpectedRoute {
  * Compares the route the kernel picks in `ns` for `packet` with what the plugin would install:
  * `ROUTE_MISSING` when there is none, `ROUTE_WRONG` when the device or gateway differ.
  */
-export function routeExpectationCheck(ns: Netns, nodeName: string, packet: Packet, expected: ExpectedRoute): Suspicion[] {
-  const d: RouteDecision = lookupRoute(ns.routing, { family: packet.family, dst: packet.dst, mark: packet.mark });
+export function routeExpectationCheck(
+  ns: Netns,
+  nodeName: string,
+  packet: Packet,
+  expected: ExpectedRoute,
+): Suspicion[] {
+  const d: RouteDecision = lookupRoute(ns.routing, {
+    family: packet.family,
+    dst: packet.dst,
+    mark: packet.mark,
+  });
   const want = `${expected.dst}${expected.gateway ? ` via ${expected.gateway}` : ''} dev ${expected.dev}${expected.onlink ? ' onlink' : ''}`;
   if (d.kind === 'none') {
-    return [{ level: 'fatal', code: 'ROUTE_MISSING', on: nodeName, message: `no route to ${packet.dst} on node ${nodeName}; expected ${want} (${expected.why})`, evidence: { expected: want } }];
+    return [
+      {
+        level: 'fatal',
+        code: 'ROUTE_MISSING',
+        on: nodeName,
+        message: `no route to ${packet.dst} on node ${nodeName}; expected ${want} (${expected.why})`,
+        evidence: { expected: want },
+      },
+    ];
   }
   if (d.kind !== 'unicast') return [];
   const hops = d.nexthops;
-  const ok = hops.some((h) => h.dev === expected.dev && (expected.gateway === undefined || (h.gateway !== undefined && normalizeIp(h.gateway) === normalizeIp(expected.gateway))));
+  const ok = hops.some(
+    (h) =>
+      h.dev === expected.dev &&
+      (expected.gateway === undefined ||
+        (h.gateway !== undefined && normalizeIp(h.gateway) === normalizeIp(expected.gateway))),
+  );
   if (ok) return [];
-  const actual = d.route !== undefined ? formatRoute(d.route) : hops.map((h) => `via ${h.gateway ?? '-'} dev ${h.dev}`).join(', ');
+  const actual =
+    d.route !== undefined
+      ? formatRoute(d.route)
+      : hops.map((h) => `via ${h.gateway ?? '-'} dev ${h.dev}`).join(', ');
   return [
     {
       level: 'fatal',

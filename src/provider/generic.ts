@@ -61,7 +61,11 @@ export function createGenericNetwork(snapshot: Snapshot, options: ProviderOption
   if (chosen !== undefined) {
     plugin = findPlugin(chosen);
     if (plugin === undefined && options.networkPlugin !== undefined) {
-      throw usageError('PLUGIN_UNKNOWN', `unknown network plugin "${chosen}"`, `supported: ${PLUGINS.map((p) => p.name).join(', ')} (see skoop plugins)`);
+      throw usageError(
+        'PLUGIN_UNKNOWN',
+        `unknown network plugin "${chosen}"`,
+        `supported: ${PLUGINS.map((p) => p.name).join(', ')} (see skoop plugins)`,
+      );
     }
   } else {
     plugin = findPlugin(detection.plugin);
@@ -76,9 +80,16 @@ export function createGenericNetwork(snapshot: Snapshot, options: ProviderOption
       evidence: { detected: detection.plugin, evidence: detection.evidence },
     });
   }
-  const proxyMode = options.proxyMode ?? snapshot.hints?.proxyMode ?? proxyModeOf(readKubeProxyConfig(snapshot.objects)?.mode);
+  const proxyMode =
+    options.proxyMode ??
+    snapshot.hints?.proxyMode ??
+    proxyModeOf(readKubeProxyConfig(snapshot.objects)?.mode);
   if (options.proxyMode !== undefined && !(PROXY_MODES as readonly string[]).includes(options.proxyMode)) {
-    throw usageError('PROXY_MODE_UNKNOWN', `unknown proxy mode "${options.proxyMode}"`, `use one of: ${PROXY_MODES.join(', ')}`);
+    throw usageError(
+      'PROXY_MODE_UNKNOWN',
+      `unknown proxy mode "${options.proxyMode}"`,
+      `use one of: ${PROXY_MODES.join(', ')}`,
+    );
   }
   const request: RequestInfo = {
     from: options.from,

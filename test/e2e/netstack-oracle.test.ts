@@ -6,7 +6,7 @@ import type { Dump } from '../../src/netstack/dump.js';
 import { createLab, destroyAllLabs } from './lib/lab.js';
 import type { Attempt, Lab, Outcome } from './lib/lab.js';
 import { table } from './lib/iptables-text.js';
-import { expectSimulationAgrees, loadSimulator, splitHostPort, WORLD_MODULE } from './lib/simulation.js';
+import { expectSimulationAgrees, loadSimulator, splitHostPort } from './lib/simulation.js';
 import type { ConnectionRequest } from './lib/simulation.js';
 import { routedTopology, TOPO } from './lib/topology.js';
 
@@ -943,22 +943,15 @@ describe.each(scenarios)('$name', (sc) => {
     }
   });
 
-  it.skipIf(simulator.state === 'absent')(
-    simulator.state === 'absent'
-      ? `simulator (skipped: ${WORLD_MODULE} does not exist yet)`
-      : 'simulator agrees',
-    () => {
-      if (simulator.state === 'broken') throw simulator.error;
-      if (simulator.state !== 'ready') return;
-      const run = runs.get(sc.name);
-      if (run === undefined) throw new Error('the kernel run of this scenario failed: nothing to compare');
-      sc.probes.forEach((p, i) => {
-        const verdict = simulator.simulate(run.dumps, request(p));
-        expectSimulationAgrees(run.attempts[i] ?? [], verdict, {
-          label: describeProbe(p),
-          ...(p.sport !== undefined ? { sport: p.sport } : {}),
-        });
+  it('simulator agrees', () => {
+    const run = runs.get(sc.name);
+    if (run === undefined) throw new Error('the kernel run of this scenario failed: nothing to compare');
+    sc.probes.forEach((p, i) => {
+      const verdict = simulator.simulate(run.dumps, request(p));
+      expectSimulationAgrees(run.attempts[i] ?? [], verdict, {
+        label: describeProbe(p),
+        ...(p.sport !== undefined ? { sport: p.sport } : {}),
       });
-    },
-  );
+    });
+  });
 });

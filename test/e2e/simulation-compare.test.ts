@@ -12,9 +12,11 @@ const srv = (host: string, local: string, peer: string): Attempt => ({
 });
 const branch = (b: Partial<SimulatedBranch> & Pick<SimulatedBranch, 'outcome'>): SimulatedBranch => ({
   probability: 1,
+  steps: [],
+  unsupported: [],
   ...b,
 });
-const verdict = (...branches: SimulatedBranch[]): ConnectionVerdict => ({ branches });
+const verdict = (...branches: SimulatedBranch[]): ConnectionVerdict => ({ branches, warnings: [] });
 
 const kernel3: Attempt[] = [
   srv('srv1', '10.0.2.11:8080', '10.0.2.1:51000'),

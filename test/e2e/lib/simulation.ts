@@ -1,71 +1,26 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect } from 'vitest';
-import type { Dump } from '../../../src/netstack/dump.js';
+import {
+  simulateConnection,
+  type ConnectionBranch,
+  type ConnectionRequest,
+  type ConnectionVerdict,
+} from '../../../src/netstack/world.js';
 import type { Attempt } from './lab.js';
 
-// Local copies of the simulator's entry point types (src/netstack/world.ts), so that this bench compiles and
-// runs its kernel side before that module exists.
-
-/** A connection to simulate: from host `from` (a key of the dumps) to `dst`:`dport`. */
-export interface ConnectionRequest {
-  readonly from: string;
-  readonly protocol: 'tcp' | 'udp' | 'icmp';
-  readonly dst: string;
-  readonly dport: number;
-  readonly src?: string;
-  readonly sport?: number;
-}
+export type { ConnectionRequest, ConnectionVerdict };
 
 /** One simulated way the connection can go, with its probability. */
-export interface SimulatedBranch {
-  readonly probability: number;
-  readonly outcome: 'connected' | 'refused' | 'unreachable' | 'timeout' | 'error' | 'unknown';
-  readonly server?: { readonly host: string; readonly local: string; readonly peer: string };
-  readonly clientSaw?: string;
-  readonly drop?: { readonly host: string; readonly reason: string };
-}
-
-/** What the simulator predicts for a connection. */
-export interface ConnectionVerdict {
-  readonly branches: readonly SimulatedBranch[];
-}
+export type SimulatedBranch = ConnectionBranch;
 
 /** The simulator's entry point. */
-export type SimulateConnection = (
-  dumps: Readonly<Record<string, Dump>>,
-  req: ConnectionRequest,
-) => ConnectionVerdict;
+export type SimulateConnection = typeof simulateConnection;
 
-/** Where the simulator lives. */
-export const WORLD_MODULE = fileURLToPath(new URL('../../../src/netstack/world.ts', import.meta.url));
+/** The simulator, ready to compare against the kernel. */
+export type SimulatorLoad = { readonly state: 'ready'; readonly simulate: SimulateConnection };
 
-/** The simulator, or why it cannot be used: absent (world.ts not written yet) or broken (it exists but fails to load). */
-export type SimulatorLoad =
-  | { readonly state: 'ready'; readonly simulate: SimulateConnection }
-  | { readonly state: 'absent' }
-  | { readonly state: 'broken'; readonly error: Error };
-
-/**
- * Loads `simulateConnection` from src/netstack/world.ts.
- * @remarks Only a missing file makes the comparison skippable; once the file exists, a failure to load it (or a
- * missing export) is reported as `broken` so that the comparison tests fail instead of silently skipping, while
- * the kernel side still runs.
- */
+/** The simulator of src/netstack/world.ts. */
 export async function loadSimulator(): Promise<SimulatorLoad> {
-  if (!existsSync(WORLD_MODULE)) return { state: 'absent' };
-  try {
-    const mod = (await import(pathToFileURL(WORLD_MODULE).href)) as { simulateConnection?: unknown };
-    if (typeof mod.simulateConnection !== 'function') {
-      return {
-        state: 'broken',
-        error: new Error(`${WORLD_MODULE} does not export a function simulateConnection`),
-      };
-    }
-    return { state: 'ready', simulate: mod.simulateConnection as SimulateConnection };
-  } catch (e) {
-    return { state: 'broken', error: e instanceof Error ? e : new Error(String(e)) };
-  }
+  return { state: 'ready', simulate: simulateConnection };
 }
 
 /** Splits `ip:port` or `[ip]:port` into its address and port. */
