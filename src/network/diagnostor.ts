@@ -17,10 +17,12 @@ import {
   settle,
   type ConnectionBranch,
   type Crossing,
+  type Drop,
   type Terminal,
   type TraceStep,
   type World,
 } from '../netstack/world.js';
+import { interpretKubeProxyRule, ruleComment, serviceOfComment } from '../service/kube-proxy-rules.js';
 import type { NetNodeAction } from '../plugin/net-node-action.js';
 
 /** What the diagnostor needs to know about the cluster around the world it walks. */
@@ -163,17 +165,17 @@ function branchSuspicions(
   const reply =
     end.kind === 'delivered' && cb.server !== undefined && cb.drop !== undefined && cb.outcome !== 'refused';
   if (cb.drop !== undefined) {
-    const code = asCode(cb.drop.code);
     const on =
       cb.drop.code === 'NETSTACK_NOT_COLLECTED' && end.kind === 'left'
         ? input.nodeOfIp(end.flight.packet.dst).id
         : input.nodeOfHost(cb.drop.host).id;
+    const { code, reason, evidence } = explainDrop(cb.drop);
     out.push({
       level: LEVEL_OF[code] ?? 'fatal',
       code,
       on,
-      message: reply ? `reply path: ${cb.drop.reason}` : cb.drop.reason,
-      ...(cb.drop.evidence !== undefined ? { evidence: cb.drop.evidence } : {}),
+      message: reply ? `reply path: ${reason}` : reason,
+      ...(evidence !== undefined ? { evidence } : {}),
     });
   }
   if (cb.outcome === 'refused' && cb.server !== undefined && cb.drop === undefined) {
@@ -193,6 +195,28 @@ function branchSuspicions(
     });
   }
   return out;
+}
+
+/**
+ * A drop as a finding: a kube-proxy rule that rejects or drops for a Service reason becomes that
+ * Service finding, and any rule whose kube-proxy comment names a Service says which one.
+ */
+function explainDrop(drop: Drop): { code: SuspicionCode; reason: string; evidence?: Readonly<Record<string, unknown>> } {
+  const ev = drop.evidence;
+  const rule = typeof ev?.['rule'] === 'string' ? ev['rule'] : undefined;
+  const chain = typeof ev?.['chain'] === 'string' ? ev['chain'] : '';
+  if (rule === undefined || (drop.code !== 'IPTABLES_DROP' && drop.code !== 'IPTABLES_REJECT')) {
+    return { code: asCode(drop.code), reason: drop.reason, ...(ev !== undefined ? { evidence: ev } : {}) };
+  }
+  const meaning = interpretKubeProxyRule(rule, chain);
+  const named = serviceOfComment(ruleComment(rule) ?? '');
+  const evidence = named === undefined ? ev : { ...ev, service: named.service, ...(named.port !== undefined ? { servicePort: named.port } : {}) };
+  if (meaning === undefined) return { code: asCode(drop.code), reason: drop.reason, ...(evidence !== undefined ? { evidence } : {}) };
+  return {
+    code: meaning.code,
+    reason: `service ${meaning.service}${meaning.port !== undefined ? ` port ${meaning.port}` : ''}: ${meaning.why} (${drop.reason})`,
+    ...(evidence !== undefined ? { evidence } : {}),
+  };
 }
 
 /** Suspicions without repeats (same code, hop and message). */

@@ -122,6 +122,7 @@ function diagnose(parts: NetworkParts, req: DiagnoseRequest): Result {
         req.servicePort,
         d.branches,
         firstNodeOnPath(d.path.links, cluster) ?? srcHost,
+        suspicions,
       ),
     );
   }
@@ -270,6 +271,7 @@ function serviceChecks(
   port: ServicePort,
   branches: readonly Branch[],
   on: string,
+  already: readonly Suspicion[],
 ): Suspicion[] {
   const id = `${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`;
   const eps = parts.index.serviceEndpoints(svc, port);
@@ -277,7 +279,7 @@ function serviceChecks(
   const backends = eps?.backends ?? [];
   const ready = backends.filter((b) => b.ready);
   const portText = `${port.name ? `${port.name} ` : ''}${port.port}/${port.protocol ?? 'TCP'}`;
-  if (ready.length === 0) {
+  if (ready.length === 0 && !already.some((s) => s.code === 'SERVICE_NO_ENDPOINTS')) {
     out.push({
       level: 'fatal',
       code: 'SERVICE_NO_ENDPOINTS',
@@ -302,9 +304,8 @@ function serviceChecks(
     branches.map((b) => b.backend?.split(' ')[1]).filter((x): x is string => x !== undefined),
   );
   const expected = new Set(ready.map((b) => hostPort(normalizeIp(b.ip), b.port)));
-  const translated =
-    branches.some((b) => b.backend !== undefined) || branches.some((b) => b.outcome === 'delivered');
-  if (!translated && ready.length > 0 && branches.every((b) => b.outcome !== 'unknown')) {
+  const translated = branches.some((b) => b.backend !== undefined);
+  if (!translated && ready.length > 0 && branches.length > 0 && branches.every((b) => b.outcome !== 'unknown')) {
     out.push({
       level: 'fatal',
       code: 'SERVICE_RULES_MISSING',
