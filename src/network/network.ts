@@ -126,14 +126,38 @@ function diagnose(parts: NetworkParts, req: DiagnoseRequest): Result {
       ),
     );
   }
+  const uncollected = proxyStateMissing(parts, req, d.path.nodes);
+  suspicions.push(...uncollected);
   const sorted = dedupe(suspicions);
   return {
-    verdict: verdictOf(d.branches, sorted),
+    verdict: uncollected.length > 0 ? 'unknown' : verdictOf(d.branches, sorted),
     ...base,
     suspicions: sorted,
     path: d.path,
     branches: d.branches,
   };
+}
+
+/**
+ * In IPVS mode a Service is translated by IPVS: a node on the path whose `ipvs` state was not
+ * collected cannot be judged (its ClusterIPs would look like plain local addresses).
+ */
+function proxyStateMissing(parts: NetworkParts, req: DiagnoseRequest, nodes: readonly PathNode[]): Suspicion[] {
+  if (parts.request.proxyMode !== 'ipvs' || req.destination.type !== 'service') return [];
+  const out: Suspicion[] = [];
+  for (const n of nodes) {
+    if (n.type !== 'node') continue;
+    const ns = parts.cluster.world.hosts.get(n.id);
+    if (ns === undefined || !ns.missing.has('ipvs')) continue;
+    const why = ns.dump.errors?.['ipvs'];
+    out.push({
+      level: 'warning',
+      code: 'NETSTACK_NOT_COLLECTED',
+      on: n.id,
+      message: `kube-proxy runs in IPVS mode but the IPVS state of ${n.id} was not collected${why !== undefined ? ` (${why})` : ''}: service ${req.destination.id} cannot be checked there`,
+    });
+  }
+  return out;
 }
 
 function sameFamily(ips: readonly string[], dst: string): string | undefined {
