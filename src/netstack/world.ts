@@ -60,7 +60,11 @@ export interface TraceStep {
     /** The packet inside the tunnel when the frame is a tunnel's outer packet. */
     readonly inner?: Packet;
     readonly tunnel?: 'vxlan' | 'ipip';
+    /** The tunnel device the inner packet was sent on. */
+    readonly tunnelDev?: string;
   };
+  /** For `decap`: the tunnel device that took the inner packet. */
+  readonly decapDev?: string;
   /** For `nat`: the translation, with the packet before it. */
   readonly nat?: { readonly kind: string; readonly before: Packet };
 }
@@ -228,7 +232,12 @@ export interface Flight {
   readonly packet: Packet;
   readonly dir: 'orig' | 'reply';
   readonly ct?: AttachedCt;
-  readonly inner?: { readonly flight: Flight; readonly vni: number; readonly kind: 'vxlan' | 'ipip' };
+  readonly inner?: {
+    readonly flight: Flight;
+    readonly vni: number;
+    readonly kind: 'vxlan' | 'ipip';
+    readonly dev: string;
+  };
 }
 
 export interface AttachedCt {
@@ -982,7 +991,13 @@ function deliver(w: World, s: State, host: string, f: Flight, inIf: string): Ter
         ),
       ];
     }
-    const st = step(s, { host, kind: 'decap', detail: `ipip ${tun.name}`, packet: inner.flight.packet });
+    const st = step(s, {
+      host,
+      kind: 'decap',
+      detail: `ipip ${tun.name}`,
+      packet: inner.flight.packet,
+      decapDev: tun.name,
+    });
     return receive(w, st, host, { packet: inner.flight.packet, dir: inner.flight.dir }, tun.name);
   }
   const dev = ns.links.find(
@@ -1009,6 +1024,7 @@ function deliver(w: World, s: State, host: string, f: Flight, inIf: string): Ter
     kind: 'decap',
     detail: `vxlan ${dev.name} (VNI ${inner.vni})`,
     packet: inner.flight.packet,
+    decapDev: dev.name,
   });
   const innerFlight: Flight = { packet: inner.flight.packet, dir: inner.flight.dir };
   return receive(w, st, host, innerFlight, dev.name);
@@ -1070,7 +1086,26 @@ function wireOut(w: World, s: State, host: string, f: Flight, link: Link, nextho
     (o) => o.host !== host && o.link.kind !== 'loopback',
   );
   if (owner === undefined) {
-    if (!w.owners.has(normalizeIp(p.dst))) return [{ kind: 'left', state: s, host, flight: f }];
+    const dstOwners = (w.owners.get(normalizeIp(p.dst)) ?? []).filter((o) => o.host !== host);
+    if (dstOwners.length === 0) return [{ kind: 'left', state: s, host, flight: f }];
+    if (normalizeIp(nexthop) !== normalizeIp(p.dst)) {
+      // A gateway outside the captured hosts, for a destination that is one of them: a misroute.
+      const d = lookupRoute(hostOf(w, host).routing, { family: p.family, dst: p.dst, mark: p.mark });
+      const viaDefault = d.route !== undefined && d.route.dst.length === 0;
+      const where = dstOwners.map((o) => o.host).join(', ');
+      const what = viaDefault ? `no route to ${p.dst} but the default route` : `the route to ${p.dst}`;
+      return [
+        dropped(
+          s,
+          host,
+          p,
+          viaDefault ? 'ROUTE_MISSING' : 'ROUTE_WRONG',
+          `${what} sends it to ${nexthop} on ${link.name}, which is not a captured host, instead of towards ${where}`,
+          'timeout',
+          { route: d.evidence },
+        ),
+      ];
+    }
     return [
       dropped(
         s,
@@ -1115,7 +1150,9 @@ function cross(
       toHost: to.host,
       inIf: to.link.name,
       via,
-      ...(inner !== undefined ? { inner: inner.flight.packet, tunnel: inner.kind } : {}),
+      ...(inner !== undefined
+        ? { inner: inner.flight.packet, tunnel: inner.kind, tunnelDev: inner.dev }
+        : {}),
     },
   });
   return { kind: 'cross', state: st, from, to, flight: f, nexthop, via };
@@ -1301,7 +1338,11 @@ function ipipXmit(w: World, s: State, host: string, f: Flight, link: Link, nexth
     tcpFlags: [],
   };
   const st = step(s, { host, kind: 'encap', detail: `ipip ${link.name} to ${remote}`, packet: outer });
-  const outerFlight: Flight = { packet: outer, dir: 'orig', inner: { flight: f, vni: 0, kind: 'ipip' } };
+  const outerFlight: Flight = {
+    packet: outer,
+    dir: 'orig',
+    inner: { flight: f, vni: 0, kind: 'ipip', dev: link.name },
+  };
   return localOut(w, st, host, outerFlight).map((t) =>
     t.kind === 'dropped' && t.notify === 'error' ? { ...t, notify: 'timeout' } : t,
   );
@@ -1371,7 +1412,11 @@ function vxlanXmit(w: World, s: State, host: string, f: Flight, link: Link, next
     detail: `vxlan ${link.name} VNI ${vx.id} to ${remote} (inner to ${mac})`,
     packet: outer,
   });
-  const outerFlight: Flight = { packet: outer, dir: 'orig', inner: { flight: f, vni: vx.id, kind: 'vxlan' } };
+  const outerFlight: Flight = {
+    packet: outer,
+    dir: 'orig',
+    inner: { flight: f, vni: vx.id, kind: 'vxlan', dev: link.name },
+  };
   return localOut(w, st, host, outerFlight).map((t) =>
     t.kind === 'dropped' && t.notify === 'error' ? { ...t, notify: 'timeout' } : t,
   );

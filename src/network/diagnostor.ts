@@ -201,7 +201,11 @@ function branchSuspicions(
  * A drop as a finding: a kube-proxy rule that rejects or drops for a Service reason becomes that
  * Service finding, and any rule whose kube-proxy comment names a Service says which one.
  */
-function explainDrop(drop: Drop): { code: SuspicionCode; reason: string; evidence?: Readonly<Record<string, unknown>> } {
+function explainDrop(drop: Drop): {
+  code: SuspicionCode;
+  reason: string;
+  evidence?: Readonly<Record<string, unknown>>;
+} {
   const ev = drop.evidence;
   const rule = typeof ev?.['rule'] === 'string' ? ev['rule'] : undefined;
   const chain = typeof ev?.['chain'] === 'string' ? ev['chain'] : '';
@@ -210,8 +214,12 @@ function explainDrop(drop: Drop): { code: SuspicionCode; reason: string; evidenc
   }
   const meaning = interpretKubeProxyRule(rule, chain);
   const named = serviceOfComment(ruleComment(rule) ?? '');
-  const evidence = named === undefined ? ev : { ...ev, service: named.service, ...(named.port !== undefined ? { servicePort: named.port } : {}) };
-  if (meaning === undefined) return { code: asCode(drop.code), reason: drop.reason, ...(evidence !== undefined ? { evidence } : {}) };
+  const evidence =
+    named === undefined
+      ? ev
+      : { ...ev, service: named.service, ...(named.port !== undefined ? { servicePort: named.port } : {}) };
+  if (meaning === undefined)
+    return { code: asCode(drop.code), reason: drop.reason, ...(evidence !== undefined ? { evidence } : {}) };
   return {
     code: meaning.code,
     reason: `service ${meaning.service}${meaning.port !== undefined ? ` port ${meaning.port}` : ''}: ${meaning.why} (${drop.reason})`,
@@ -276,7 +284,7 @@ class PathBuilder {
     let cursor = this.idOfHost(this.input.sourceHost);
     let first = true;
     let pendingAction: PathLink['action'] | undefined;
-    for (const st of steps) {
+    for (const [i, st] of steps.entries()) {
       if (st.kind === 'deliver') break;
       if (st.kind === 'nat' && st.nat !== undefined && st.nat.kind === 'dnat') {
         const before = st.nat.before;
@@ -297,7 +305,14 @@ class PathBuilder {
       const type: LinkType = c.tunnel ?? (c.via === 'veth' ? 'veth' : 'underlay');
       const packet = summary(c.inner ?? st.packet);
       const action: PathLink['action'] = first ? 'send' : (pendingAction ?? 'forward');
-      out.push(this.link({ from: cursor, to, type, outIf: c.outIf, inIf: c.inIf, packet, action }));
+      // A tunnel's link is named by its tunnel devices, not by the underlay interfaces it rides on.
+      const decap =
+        c.tunnel === undefined
+          ? undefined
+          : steps.slice(i + 1).find((x) => x.kind === 'decap' && x.host === c.toHost);
+      const outIf = c.tunnelDev ?? c.outIf;
+      const inIf = decap?.decapDev ?? c.inIf;
+      out.push(this.link({ from: cursor, to, type, outIf, inIf, packet, action }));
       cursor = to;
       first = false;
       pendingAction = undefined;

@@ -142,7 +142,11 @@ function diagnose(parts: NetworkParts, req: DiagnoseRequest): Result {
  * In IPVS mode a Service is translated by IPVS: a node on the path whose `ipvs` state was not
  * collected cannot be judged (its ClusterIPs would look like plain local addresses).
  */
-function proxyStateMissing(parts: NetworkParts, req: DiagnoseRequest, nodes: readonly PathNode[]): Suspicion[] {
+function proxyStateMissing(
+  parts: NetworkParts,
+  req: DiagnoseRequest,
+  nodes: readonly PathNode[],
+): Suspicion[] {
   if (parts.request.proxyMode !== 'ipvs' || req.destination.type !== 'service') return [];
   const out: Suspicion[] = [];
   for (const n of nodes) {
@@ -329,7 +333,12 @@ function serviceChecks(
   );
   const expected = new Set(ready.map((b) => hostPort(normalizeIp(b.ip), b.port)));
   const translated = branches.some((b) => b.backend !== undefined);
-  if (!translated && ready.length > 0 && branches.length > 0 && branches.every((b) => b.outcome !== 'unknown')) {
+  if (
+    !translated &&
+    ready.length > 0 &&
+    branches.length > 0 &&
+    branches.every((b) => b.outcome !== 'unknown')
+  ) {
     out.push({
       level: 'fatal',
       code: 'SERVICE_RULES_MISSING',
@@ -352,10 +361,19 @@ function serviceChecks(
   return out;
 }
 
+/**
+ * Suspicions without repeats. Where a plugin's expectation and the kernel walk both report a route
+ * problem on one hop, the plugin's (it names the route it expected) stands for both.
+ */
 function dedupe(list: readonly Suspicion[]): Suspicion[] {
+  const routeCodes = new Set(['ROUTE_MISSING', 'ROUTE_WRONG']);
+  const explained = new Set(
+    list.filter((s) => routeCodes.has(s.code) && s.evidence?.['expected'] !== undefined).map((s) => s.on),
+  );
   const seen = new Set<string>();
   const out: Suspicion[] = [];
   for (const s of list) {
+    if (routeCodes.has(s.code) && s.evidence?.['expected'] === undefined && explained.has(s.on)) continue;
     const k = `${s.code}\u0000${s.on}\u0000${s.message}`;
     if (seen.has(k)) continue;
     seen.add(k);

@@ -3,7 +3,7 @@ import type { Node, Pod } from '../k8s/objects.js';
 import type { PluginContext } from './plugin.js';
 import { isNodeReady } from '../k8s/readiness.js';
 import type { Suspicion } from '../model/suspicion.js';
-import { normalizeIp } from '../netstack/ip.js';
+import { normalizeIp, parsePrefix } from '../netstack/ip.js';
 import type { Link } from '../netstack/links.js';
 import type { Netns } from '../netstack/netns.js';
 import { lookupRoute, type RouteDecision } from '../netstack/route-lookup.js';
@@ -235,6 +235,19 @@ export function routeExpectationCheck(
     ];
   }
   if (d.kind !== 'unicast') return [];
+  const wanted = parsePrefix(expected.dst);
+  if (d.route !== undefined && d.route.dst.length < wanted.length) {
+    const actual = formatRoute(d.route);
+    return [
+      {
+        level: 'fatal',
+        code: 'ROUTE_MISSING',
+        on: nodeName,
+        message: `node ${nodeName} has no route for ${expected.dst}: ${packet.dst} falls to "${actual}"; expected "${want}" (${expected.why})`,
+        evidence: { route: actual, expected: want },
+      },
+    ];
+  }
   const hops = d.nexthops;
   const ok = hops.some(
     (h) =>
