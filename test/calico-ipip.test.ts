@@ -17,10 +17,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 type Json = Record<string, unknown>;
 interface Snap {
   objects: { ipPools: { spec: Json }[]; nodes: { metadata: { name: string } }[] };
-  netstack: Record<string, { host: Json & { addresses: Json[]; routes: Json[] }; pods: Record<string, Json & { addresses: Json[] }> }>;
+  netstack: Record<
+    string,
+    { host: Json & { addresses: Json[]; routes: Json[] }; pods: Record<string, Json & { addresses: Json[] }> }
+  >;
 }
 
-const base = JSON.parse(gunzipSync(readFileSync(new URL('./fixtures/snapshots/calico-bgp.json.gz', import.meta.url))).toString()) as Snap;
+const base = JSON.parse(
+  gunzipSync(readFileSync(new URL('./fixtures/snapshots/calico-bgp.json.gz', import.meta.url))).toString(),
+) as Snap;
 const NODE_INDEX: Record<string, number> = { 'node-1': 1, 'node-2': 2, 'node-3': 3 };
 
 function tunl0(ifindex: number, node: string): Json {
@@ -33,8 +38,21 @@ function tunl0(ifindex: number, node: string): Json {
     link_type: 'ipip',
     address: '0.0.0.0',
     broadcast: '0.0.0.0',
-    linkinfo: { info_kind: 'ipip', info_data: { proto: 'ipip', remote: 'any', local: 'any', ttl: 0, pmtudisc: true } },
-    addr_info: [{ family: 'inet', local: `10.10.${NODE_INDEX[node]}.1`, prefixlen: 32, scope: 'global', label: 'tunl0', valid_life_time: 4294967295, preferred_life_time: 4294967295 }],
+    linkinfo: {
+      info_kind: 'ipip',
+      info_data: { proto: 'ipip', remote: 'any', local: 'any', ttl: 0, pmtudisc: true },
+    },
+    addr_info: [
+      {
+        family: 'inet',
+        local: `10.10.${NODE_INDEX[node]}.1`,
+        prefixlen: 32,
+        scope: 'global',
+        label: 'tunl0',
+        valid_life_time: 4294967295,
+        preferred_life_time: 4294967295,
+      },
+    ],
   };
 }
 
@@ -60,20 +78,23 @@ function ipipSnapshot(breakIt: (s: Snap) => void = () => {}): string {
 
 async function skoop(file: string, format: string): Promise<{ code: number; out: string }> {
   let out = '';
-  const code = await runCli(['-s', 'pod/shop/frontend', '-d', 'svc/shop/cart', '-p', 'http', '--snapshot', file, '--format', format], {
-    stdout: (t) => void (out += t),
-    stderr: (t) => void (out += t),
-    env: { NO_COLOR: '1' },
-    stdoutIsTTY: false,
-    stderrIsTTY: false,
-  });
+  const code = await runCli(
+    ['-s', 'pod/shop/frontend', '-d', 'svc/shop/cart', '-p', 'http', '--snapshot', file, '--format', format],
+    {
+      stdout: (t) => void (out += t),
+      stderr: (t) => void (out += t),
+      env: { NO_COLOR: '1' },
+      stdoutIsTTY: false,
+      stderrIsTTY: false,
+    },
+  );
   // The file name is random: keep golden files stable.
   return { code, out: out.replaceAll(file, 'calico-ipip.json') };
 }
 
 interface Out {
   verdict: string;
-  suspicions: { code: string; on: string }[];
+  suspicions: { code: string; on: string; level: string }[];
   path: { links: { type: string; from: string; to: string; outIf?: string; inIf?: string }[] };
   branches: { outcome: string; backend?: string }[];
 }
@@ -104,18 +125,23 @@ describe('calico IPIP (captured-looking state)', () => {
         if (host) host.addresses = host.addresses.filter((l) => l['ifname'] !== 'tunl0');
       },
       verdict: 'partial',
-      codes: [{ code: 'IPIP_DEVICE_MISSING', on: 'node-2' }],
+      exit: 1,
+      codes: [{ code: 'IPIP_DEVICE_MISSING', on: 'node-2', level: 'fatal' }],
     },
     {
       name: 'a block route on node-1 left on eth0 (BGP route in IPIP mode)',
       breakIt: (s: Snap) => {
         const host = s.netstack['node-1']?.host;
-        if (host) host.routes = host.routes.map((r) => (r['dst'] === '10.10.3.0/26' ? { ...r, dev: 'eth0', flags: [] } : r));
+        if (host)
+          host.routes = host.routes.map((r) =>
+            r['dst'] === '10.10.3.0/26' ? { ...r, dev: 'eth0', flags: [] } : r,
+          );
       },
-      // The kernel still delivers over the underlay (both nodes share a subnet), so the path works;
-      // the route is still not what calico programs in IPIP mode.
-      verdict: 'partial',
-      codes: [{ code: 'ROUTE_WRONG', on: 'node-1' }],
+      // The kernel still delivers over the underlay (both nodes share a subnet), so the path works:
+      // a warning that the route is not what calico programs in IPIP mode, and exit 0.
+      verdict: 'reachable',
+      exit: 0,
+      codes: [{ code: 'ROUTE_WRONG', on: 'node-1', level: 'warning' }],
     },
     {
       name: 'pod MTU 1500 over a 1480 tunnel',
@@ -124,12 +150,13 @@ describe('calico IPIP (captured-looking state)', () => {
         if (pod) pod.addresses = pod.addresses.map((l) => (l['ifname'] === 'eth0' ? { ...l, mtu: 1500 } : l));
       },
       verdict: 'partial',
-      codes: [{ code: 'MTU_MISMATCH', on: 'shop/frontend' }],
+      exit: 1,
+      codes: [{ code: 'MTU_MISMATCH', on: 'shop/frontend', level: 'critical' }],
     },
-  ])('$name', async ({ breakIt, verdict, codes }) => {
+  ])('$name', async ({ breakIt, verdict, exit, codes }) => {
     const { code, out } = await skoop(ipipSnapshot(breakIt), 'json');
     const r = JSON.parse(out) as Out;
-    expect(code).toBe(1);
+    expect(code).toBe(exit);
     expect(r.verdict).toBe(verdict);
     for (const c of codes) expect(r.suspicions).toContainEqual(expect.objectContaining(c));
   });

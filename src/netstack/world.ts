@@ -1082,9 +1082,15 @@ function wireOut(w: World, s: State, host: string, f: Flight, link: Link, nextho
     }
   }
   if (!link.lowerUp) return [dropped(s, host, p, 'LINK_DOWN', `${link.name} has no carrier`, 'unreachable')];
-  const owner = (w.owners.get(normalizeIp(nexthop)) ?? []).find(
-    (o) => o.host !== host && o.link.kind !== 'loopback',
+  // ARP/ND only reaches interfaces on this link's network: never the far end of another veth pair
+  // (a pod's eth0 is on its veth, not on the underlay); one sharing a subnet with this link first.
+  const reachable = (w.owners.get(normalizeIp(nexthop)) ?? []).filter(
+    (o) =>
+      o.host !== host &&
+      o.link.kind !== 'loopback' &&
+      !(o.link.kind === 'veth' && w.vethPeers.has(attachKey(o.host, o.link.name))),
   );
+  const owner = reachable.find((o) => sharesSubnet(link, o.link)) ?? reachable[0];
   if (owner === undefined) {
     const dstOwners = (w.owners.get(normalizeIp(p.dst)) ?? []).filter((o) => o.host !== host);
     if (dstOwners.length === 0) return [{ kind: 'left', state: s, host, flight: f }];
@@ -1234,14 +1240,18 @@ function bridgeOut(
     if (inPort !== undefined && port.name === inPort.name) continue;
     const far = w.vethPeers.get(attachKey(host, port.name));
     if (far === undefined || !answersFor(w, far, nexthop)) continue;
-    if (!port.adminUp || !port.lowerUp) {
+    if (!port.adminUp) {
+      return [dropped(s, host, p, 'LINK_DOWN', `bridge port ${port.name} is down`, 'unreachable')];
+    }
+    if (!port.lowerUp || !far.link.adminUp) {
+      // The port is up but has no carrier: its veth peer, on the far side, is down.
       return [
         dropped(
           s,
-          host,
+          far.host,
           p,
-          port.adminUp ? 'VETH_PEER_DOWN' : 'LINK_DOWN',
-          `bridge port ${port.name} is down`,
+          'LINK_DOWN',
+          `${far.link.name} of ${far.host}, behind bridge port ${port.name} of ${host}, is down`,
           'unreachable',
         ),
       ];

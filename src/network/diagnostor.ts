@@ -80,6 +80,11 @@ export function diagnosePath(input: DiagnoseInput): Diagnosis {
   graph.node(input.nodeOfHost(input.sourceHost));
   const branches: Branch[] = [];
   for (const end of ends) {
+    if (end.kind === 'left' && input.nodeOfIp(end.flight.packet.dst).type === 'external') {
+      branches.push(leftTheCluster(input, end, graph));
+      for (const u of end.state.unsupported) suspicions.add(unsupportedSuspicion(input, u));
+      continue;
+    }
     for (const cb of settle(input.world, input.sourceHost, first, end)) {
       const links = graph.addBranch(cb.steps);
       branches.push(toBranch(input, cb, links, graph));
@@ -112,6 +117,41 @@ function toBranch(
     ...(backend !== undefined ? { backend } : {}),
     ...(endedAt !== undefined && outcome !== 'delivered' ? { endedAt } : {}),
     ...(cb.drop !== undefined ? { codes: [cb.drop.code] } : {}),
+  };
+}
+
+/**
+ * A branch that left the captured hosts towards an address outside the cluster: as far as skoop can
+ * follow, it is delivered (the reply from outside is not simulated).
+ */
+function leftTheCluster(
+  input: DiagnoseInput,
+  end: Extract<Terminal, { kind: 'left' }>,
+  graph: PathBuilder,
+): Branch {
+  const links = graph.addBranch(end.state.steps);
+  const ext = graph.node(input.nodeOfIp(end.flight.packet.dst));
+  const last = [...end.state.steps].reverse().find((s) => s.kind === 'xmit' && s.host === end.host);
+  const outIf = last?.detail.split(' ')[1];
+  links.push(
+    graph.addLink({
+      from: graph.idOfHost(end.host),
+      to: ext,
+      type: 'external',
+      ...(outIf !== undefined ? { outIf } : {}),
+      packet: summary(end.flight.packet),
+      action: 'forward',
+    }),
+  );
+  return { probability: end.state.probability, outcome: 'delivered', links };
+}
+
+function unsupportedSuspicion(input: DiagnoseInput, u: string): Suspicion {
+  return {
+    level: 'warning',
+    code: 'NETFILTER_UNSUPPORTED',
+    on: input.nodeOfHost(u.split(':')[0] ?? '').id,
+    message: `rule not evaluated (assumed not to match): ${u}`,
   };
 }
 
@@ -186,14 +226,7 @@ function branchSuspicions(
       message: `nothing listens on ${cb.server.local} (${input.packet.protocol}): the connection is refused`,
     });
   }
-  for (const u of cb.unsupported) {
-    out.push({
-      level: 'warning',
-      code: 'NETFILTER_UNSUPPORTED',
-      on: input.nodeOfHost(u.split(':')[0] ?? '').id,
-      message: `rule not evaluated (assumed not to match): ${u}`,
-    });
-  }
+  for (const u of cb.unsupported) out.push(unsupportedSuspicion(input, u));
   return out;
 }
 
@@ -318,6 +351,11 @@ class PathBuilder {
       pendingAction = undefined;
     }
     return out;
+  }
+
+  /** Adds a link that no step recorded (the last hop out of the cluster), returning its index. */
+  addLink(l: PathLink): number {
+    return this.link(l);
   }
 
   path(): PacketPath {

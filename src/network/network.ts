@@ -111,9 +111,10 @@ function diagnose(parts: NetworkParts, req: DiagnoseRequest): Result {
     actionFor,
     nodeOfHost: (host) => pathNodeOfHost(cluster, host),
     nodeOfIp: (ip) => pathNodeOfIp(index, ip),
-    serviceAt: (ip) => serviceIdAt(index, ip),
+    serviceAt: (ip, port, protocol) => serviceIdAt(parts, ip, port, protocol),
   });
   suspicions.push(...d.suspicions);
+  for (const host of endpointHosts(parts, req)) suspicions.push(...actionFor(host).inspect());
   if (req.destination.type === 'service' && req.servicePort !== undefined) {
     suspicions.push(
       ...serviceChecks(
@@ -128,7 +129,7 @@ function diagnose(parts: NetworkParts, req: DiagnoseRequest): Result {
   }
   const uncollected = proxyStateMissing(parts, req, d.path.nodes);
   suspicions.push(...uncollected);
-  const sorted = dedupe(suspicions);
+  const sorted = dedupe(softenUnprovenExpectations(suspicions, d.branches));
   return {
     verdict: uncollected.length > 0 ? 'unknown' : verdictOf(d.branches, sorted),
     ...base,
@@ -206,12 +207,41 @@ function pathNodeOfIp(index: ClusterIndex, ip: string): PathNode {
   return { id: normalizeIp(ip), type: 'external' };
 }
 
-function serviceIdAt(index: ClusterIndex, ip: string): string | undefined {
-  for (const o of index.ownersOf(ip)) {
-    if (o.kind === 'service')
-      return `${o.service.metadata.namespace ?? 'default'}/${o.service.metadata.name}`;
+/**
+ * The Service an address:port belongs to: one of its IPs (ClusterIP, externalIP, LoadBalancer), or a
+ * NodePort on an address of a node.
+ */
+function serviceIdAt(parts: NetworkParts, ip: string, port: number, protocol: string): string | undefined {
+  const id = (s: Service): string => `${s.metadata.namespace ?? 'default'}/${s.metadata.name}`;
+  for (const o of parts.index.ownersOf(ip)) if (o.kind === 'service') return id(o.service);
+  const onNode =
+    parts.index.nodeForIp(ip) !== undefined ||
+    (parts.cluster.world.owners.get(normalizeIp(ip)) ?? []).some((a) => !a.host.includes('/'));
+  if (!onNode) return undefined;
+  const proto = protocol.toUpperCase();
+  const svc = parts.index.objects.services.find((s) =>
+    (s.spec?.ports ?? []).some((p) => p.nodePort === port && (p.protocol ?? 'TCP') === proto),
+  );
+  return svc === undefined ? undefined : id(svc);
+}
+
+/**
+ * The hops whose own state matters whether or not the packet reaches them: the destination pod and
+ * a Service's backend pods (a pod whose interface is down is never reached, and that is the finding).
+ */
+function endpointHosts(parts: NetworkParts, req: DiagnoseRequest): string[] {
+  const hosts: string[] = [];
+  if (req.destination.type === 'pod') {
+    const h = parts.cluster.hostOfPod(req.destination.pod);
+    if (h !== undefined) hosts.push(h);
   }
-  return undefined;
+  if (req.destination.type === 'service' && req.servicePort !== undefined) {
+    for (const b of parts.index.serviceEndpoints(req.destination.service, req.servicePort)?.backends ?? []) {
+      const h = b.pod === undefined ? undefined : parts.cluster.hostOfPod(b.pod);
+      if (h !== undefined && h.includes('/')) hosts.push(h);
+    }
+  }
+  return hosts;
 }
 
 function firstNodeOnPath(links: Result['path']['links'], cluster: ClusterWorld): string | undefined {
@@ -325,7 +355,7 @@ function serviceChecks(
       level: 'warning',
       code: 'ENDPOINT_NOT_READY',
       on,
-      message: `endpoint ${hostPort(b.ip, b.port)} of service ${id}${b.pod ? ` (pod ${b.pod})` : ''} is not ready: it receives no new connections`,
+      message: `endpoint ${hostPort(b.ip, b.port)} of service ${id}${b.pod ? ` (pod ${b.pod.metadata.namespace ?? 'default'}/${b.pod.metadata.name})` : ''} is not ready: it receives no new connections`,
     });
   }
   const reached = new Set(
@@ -359,6 +389,21 @@ function serviceChecks(
     }
   }
   return out;
+}
+
+/**
+ * A plugin's route expectation that the kernel walk does not bear out (every branch is delivered
+ * anyway) is a warning, not a fatal finding: the path works, it is just not the path the CNI programs.
+ */
+function softenUnprovenExpectations(list: readonly Suspicion[], branches: readonly Branch[]): Suspicion[] {
+  if (branches.length === 0 || branches.some((b) => b.outcome !== 'delivered')) return [...list];
+  return list.map((s) =>
+    (s.code === 'ROUTE_WRONG' || s.code === 'ROUTE_MISSING') &&
+    s.evidence?.['expected'] !== undefined &&
+    s.level === 'fatal'
+      ? { ...s, level: 'warning', message: `${s.message}; the kernel still delivers the packet` }
+      : s,
+  );
 }
 
 /**

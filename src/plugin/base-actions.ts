@@ -39,12 +39,13 @@ export function kernelAction(
   checks: HopChecks,
 ): NetNodeAction {
   let staticDone = false;
+  const staticOnce = (): readonly Suspicion[] => {
+    if (staticDone) return [];
+    staticDone = true;
+    return checks.static?.() ?? [];
+  };
   const withChecks = (next: HopResult['next'], over: Crossing | undefined, offset: number): HopResult => {
-    const suspicions: Suspicion[] = [];
-    if (!staticDone) {
-      staticDone = true;
-      suspicions.push(...(checks.static?.() ?? []));
-    }
+    const suspicions: Suspicion[] = [...staticOnce()];
     if (checks.packet !== undefined) {
       const hopSteps = next.map((t) => t.state.steps.slice(offset));
       suspicions.push(...checks.packet(hopSteps, over));
@@ -60,5 +61,6 @@ export function kernelAction(
     receive(crossing: Crossing): HopResult {
       return withChecks(arrive(world, crossing), crossing, crossing.state.steps.length);
     },
+    inspect: staticOnce,
   };
 }

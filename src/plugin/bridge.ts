@@ -12,6 +12,7 @@ import {
   linkWithAddress,
   nodeStaticChecks,
   podNode,
+  podRouteCheck,
   podStaticChecks,
   routeExpectationCheck,
 } from './hop-checks.js';
@@ -47,6 +48,7 @@ export const bridgePlugin: Plugin = {
           ...(mtu !== undefined ? { mtu } : {}),
         });
       },
+      packet: (hopSteps) => routedPackets(hopSteps, host).flatMap((p) => podRouteCheck(world, host, pod, p)),
     });
   },
   createNode(ctx: PluginContext, node: Node, host: string) {
@@ -98,6 +100,8 @@ function hostMtu(ctx: PluginContext, ns: Netns, node: Node): { value: number; wh
 /** Another node's pod CIDR must be routed via that node's InternalIP over this node's interface. */
 function remoteRouteCheck(ctx: PluginContext, ns: Netns, node: Node, p: TraceStep['packet']): Suspicion[] {
   const name = node.metadata.name;
+  const local = localPodRouteCheck(ctx, ns, node, p);
+  if (local !== undefined) return local;
   for (const peer of ctx.index.objects.nodes) {
     if (peer.metadata.name === name) continue;
     for (const cidr of nodePodCidrs(peer)) {
@@ -117,4 +121,46 @@ function remoteRouteCheck(ctx: PluginContext, ns: Netns, node: Node, p: TraceSte
     }
   }
   return [];
+}
+
+/**
+ * A pod on this node: with a bridge, the node's pod CIDR is on the bridge; with ptp (kindnet), each
+ * pod has a host route `<podIP> dev <its host-side veth>`. Undefined when `p` is not for a local pod.
+ */
+function localPodRouteCheck(
+  ctx: PluginContext,
+  ns: Netns,
+  node: Node,
+  p: TraceStep['packet'],
+): Suspicion[] | undefined {
+  const name = node.metadata.name;
+  const pod = ctx.index.ownersOf(p.dst).find((o) => o.kind === 'pod')?.pod;
+  if (pod === undefined || pod.spec?.nodeName !== name || pod.spec.hostNetwork === true) return undefined;
+  const bridge = bridgeOf(ctx, ns, node);
+  if (bridge !== undefined) {
+    const cidr = nodePodCidrs(node).find(
+      (c) => familyOf(p.dst) === parsePrefix(c).family && cidrContains(c, p.dst),
+    );
+    return cidr === undefined
+      ? []
+      : routeExpectationCheck(ns, name, p, {
+          dst: cidr,
+          dev: bridge,
+          why: `pods of ${name} are on ${bridge}`,
+        });
+  }
+  const podHost = ctx.cluster.hostOfPod(pod);
+  const podNs = podHost === undefined ? undefined : ctx.cluster.world.hosts.get(podHost);
+  const eth = podNs === undefined ? undefined : linkWithAddress(podNs, p.dst);
+  const peer =
+    podHost === undefined || eth === undefined
+      ? undefined
+      : ctx.cluster.world.vethPeers.get(`${podHost}\u0000${eth.name}`);
+  if (peer === undefined) return [];
+  const hostRoute = `${p.dst}/${familyOf(p.dst) === 4 ? 32 : 128}`;
+  return routeExpectationCheck(ns, name, p, {
+    dst: hostRoute,
+    dev: peer.link.name,
+    why: `ptp: pod ${podHost} behind ${peer.link.name}`,
+  });
 }

@@ -10,6 +10,7 @@ import {
   linkWithAddress,
   nodeStaticChecks,
   podNode,
+  podRouteCheck,
   podStaticChecks,
   routeExpectationCheck,
 } from './hop-checks.js';
@@ -56,6 +57,7 @@ export const calicoPlugin: Plugin = {
         out.push(...proxyArpCheck(ctx, host, pod));
         return out;
       },
+      packet: (hopSteps) => routedPackets(hopSteps, host).flatMap((p) => podRouteCheck(world, host, pod, p)),
     });
   },
   createNode(ctx: PluginContext, node: Node, host: string) {
@@ -65,7 +67,7 @@ export const calicoPlugin: Plugin = {
     return kernelAction(world, name, host, 'node', {
       static: () => {
         if (ns === undefined) return [];
-        return nodeStaticChecks(ns, node, ctx.index);
+        return [...nodeStaticChecks(ns, node, ctx.index), ...tunnelDeviceChecks(ctx, ns, name)];
       },
       packet: (hopSteps) =>
         ns === undefined
@@ -235,4 +237,34 @@ function maskTo(ip: string, len: number): string {
   const n = p.address.split('.').reduce((acc, o) => (acc << 8) + Number(o), 0) >>> 0;
   const masked = len === 0 ? 0 : (n & (0xffffffff << (32 - len))) >>> 0;
   return [24, 16, 8, 0].map((s) => (masked >>> s) & 255).join('.');
+}
+
+/** The tunnel devices the IP pools ask for must exist and be up on every node. */
+function tunnelDeviceChecks(ctx: PluginContext, ns: Netns, name: string): Suspicion[] {
+  const pools = ctx.index.objects.ipPools;
+  const uses = (m: 'ipipMode' | 'vxlanMode'): boolean =>
+    pools.some((p) => p.spec?.[m] === 'Always' || p.spec?.[m] === 'CrossSubnet');
+  const out: Suspicion[] = [];
+  for (const [dev, mode, missing] of [
+    [IPIP_DEVICE, 'ipipMode', 'IPIP_DEVICE_MISSING'],
+    [VXLAN_DEVICE, 'vxlanMode', 'VXLAN_DEVICE_MISSING'],
+  ] as const) {
+    if (!uses(mode)) continue;
+    const l = ns.linkByName.get(dev);
+    if (l === undefined)
+      out.push({
+        level: 'fatal',
+        code: missing,
+        on: name,
+        message: `calico's ${dev} does not exist on node ${name} (an IP pool sets ${mode})`,
+      });
+    else if (!l.adminUp)
+      out.push({
+        level: 'fatal',
+        code: 'LINK_DOWN',
+        on: name,
+        message: `calico's ${dev} on node ${name} is down`,
+      });
+  }
+  return out;
 }

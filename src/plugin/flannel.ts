@@ -13,6 +13,7 @@ import {
   linkWithAddress,
   nodeStaticChecks,
   podNode,
+  podRouteCheck,
   podStaticChecks,
   routeExpectationCheck,
   type ExpectedRoute,
@@ -65,6 +66,7 @@ export const flannelPlugin: Plugin = {
           ...(mtu !== undefined ? { mtu } : {}),
         });
       },
+      packet: (hopSteps) => routedPackets(hopSteps, host).flatMap((p) => podRouteCheck(world, host, pod, p)),
     });
   },
   createNode(ctx: PluginContext, node: Node, host: string) {

@@ -270,3 +270,28 @@ export function routeExpectationCheck(
     },
   ];
 }
+
+/**
+ * A pod's own route for a packet must leave by the interface holding the pod's IP (its veth): a
+ * route out of `lo` or any other device keeps the packet from ever reaching the node.
+ */
+export function podRouteCheck(world: World, host: string, pod: Pod, packet: Packet): Suspicion[] {
+  const ns = world.hosts.get(host);
+  const ip = pod.status?.podIP;
+  if (ns === undefined || ip === undefined) return [];
+  const eth = linkWithAddress(ns, ip);
+  if (eth === undefined) return [];
+  const d = lookupRoute(ns.routing, { family: packet.family, dst: packet.dst, mark: packet.mark });
+  if (d.kind !== 'unicast' || d.nexthops.some((h) => h.dev === eth.name)) return [];
+  const actual =
+    d.route !== undefined ? formatRoute(d.route) : d.nexthops.map((h) => `dev ${h.dev}`).join(', ');
+  return [
+    {
+      level: 'fatal',
+      code: 'ROUTE_WRONG',
+      on: host,
+      message: `pod ${host} routes ${packet.dst} by "${actual}", not out of ${eth.name} (the interface holding ${ip})`,
+      evidence: { route: actual, expected: `a route via ${eth.name}` },
+    },
+  ];
+}

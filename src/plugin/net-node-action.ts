@@ -16,6 +16,12 @@ export interface NetNodeAction {
   send(state: State, flight: Flight): HopResult;
   /** Takes a packet arriving over a link from another hop. */
   receive(crossing: Crossing): HopResult;
+  /**
+   * The hop's own checks (links, sysctls, readiness), whether or not a packet reaches it: the
+   * destination pod whose interface is down is never reached, yet that is the finding. Each check
+   * is reported once per action, by whichever of send/receive/inspect runs first.
+   */
+  inspect(): readonly Suspicion[];
 }
 
 /** The outcome of one hop's processing. */
