@@ -38,6 +38,11 @@ export interface DiagnoseInput {
   readonly nodeOfHost: (host: string) => PathNode;
   /** The path node for an address the packet left the captured hosts towards, if it is known. */
   readonly nodeOfIp: (ip: string) => PathNode;
+  /**
+   * The source address the destination should see (a pod talking inside the cluster is not
+   * masqueraded); when set, a delivered branch whose server saw another address is UNEXPECTED_SNAT.
+   */
+  readonly keepsSource?: string;
   /** The Service id (`ns/name`) an address:port/protocol belongs to, for drawing the Service hop. */
   readonly serviceAt: (ip: string, port: number, protocol: string) => string | undefined;
 }
@@ -146,6 +151,33 @@ function leftTheCluster(
   return { probability: end.state.probability, outcome: 'delivered', links };
 }
 
+/**
+ * The server saw another source than the client's own address, though the traffic stays inside the
+ * cluster (a hairpin to the client itself is masqueraded on purpose, and is not reported).
+ */
+function unexpectedSnat(input: DiagnoseInput, cb: ConnectionBranch): Suspicion | undefined {
+  const keep = input.keepsSource;
+  if (
+    keep === undefined ||
+    cb.outcome !== 'connected' ||
+    cb.server === undefined ||
+    cb.server.host === input.sourceHost
+  )
+    return undefined;
+  const seen = cb.server.peer.replace(/^\[?(.*?)\]?:\d+$/, '$1');
+  if (seen === keep) return undefined;
+  const at = cb.steps.find(
+    (s) => s.kind === 'nat' && s.nat !== undefined && s.nat.kind !== 'dnat' && s.nat.kind !== 'redirect',
+  );
+  return {
+    level: 'warning',
+    code: 'UNEXPECTED_SNAT',
+    on: input.nodeOfHost(at?.host ?? cb.server.host).id,
+    message: `${input.nodeOfHost(cb.server.host).id} sees the connection from ${seen}, not from ${keep}: it was source-NATed${at !== undefined ? ` on ${input.nodeOfHost(at.host).id}` : ''} inside the cluster (policies and logs keyed on the client's address will not match)`,
+    ...(at?.evidence !== undefined ? { evidence: { rule: at.evidence } } : {}),
+  };
+}
+
 function unsupportedSuspicion(input: DiagnoseInput, u: string): Suspicion {
   return {
     level: 'warning',
@@ -227,6 +259,8 @@ function branchSuspicions(
     });
   }
   for (const u of cb.unsupported) out.push(unsupportedSuspicion(input, u));
+  const snat = unexpectedSnat(input, cb);
+  if (snat !== undefined) out.push(snat);
   return out;
 }
 

@@ -112,6 +112,7 @@ function diagnose(parts: NetworkParts, req: DiagnoseRequest): Result {
     nodeOfHost: (host) => pathNodeOfHost(cluster, host),
     nodeOfIp: (ip) => pathNodeOfIp(index, ip),
     serviceAt: (ip, port, protocol) => serviceIdAt(parts, ip, port, protocol),
+    ...(srcIp !== undefined && req.destination.type !== 'external' ? { keepsSource: srcIp } : {}),
   });
   suspicions.push(...d.suspicions);
   for (const host of endpointHosts(parts, req)) suspicions.push(...actionFor(host).inspect());

@@ -12,6 +12,7 @@ import {
   linkWithAddress,
   nodeStaticChecks,
   podNode,
+  neighborCheck,
   podRouteCheck,
   podStaticChecks,
   routeExpectationCheck,
@@ -69,7 +70,10 @@ export const bridgePlugin: Plugin = {
       packet: (hopSteps) =>
         ns === undefined
           ? []
-          : routedPackets(hopSteps, host).flatMap((p) => remoteRouteCheck(ctx, ns, node, p)),
+          : routedPackets(hopSteps, host).flatMap((p) => [
+              ...remoteRouteCheck(ctx, ns, node, p),
+              ...neighborCheck(ns, node.metadata.name, p),
+            ]),
     });
   },
 };

@@ -10,6 +10,7 @@ import {
   linkWithAddress,
   nodeStaticChecks,
   podNode,
+  neighborCheck,
   podRouteCheck,
   podStaticChecks,
   routeExpectationCheck,
@@ -72,7 +73,10 @@ export const calicoPlugin: Plugin = {
       packet: (hopSteps) =>
         ns === undefined
           ? []
-          : routedPackets(hopSteps, host).flatMap((p) => nodePacketChecks(ctx, ns, node, p)),
+          : routedPackets(hopSteps, host).flatMap((p) => [
+              ...nodePacketChecks(ctx, ns, node, p),
+              ...neighborCheck(ns, node.metadata.name, p),
+            ]),
     });
   },
 };

@@ -13,6 +13,7 @@ import {
   linkWithAddress,
   nodeStaticChecks,
   podNode,
+  neighborCheck,
   podRouteCheck,
   podStaticChecks,
   routeExpectationCheck,
@@ -109,7 +110,10 @@ export const flannelPlugin: Plugin = {
       packet: (hopSteps) =>
         ns === undefined
           ? []
-          : routedPackets(hopSteps, host).flatMap((p) => nodePacketChecks(ctx, ns, node, p)),
+          : routedPackets(hopSteps, host).flatMap((p) => [
+              ...nodePacketChecks(ctx, ns, node, p),
+              ...neighborCheck(ns, node.metadata.name, p),
+            ]),
     });
   },
 };

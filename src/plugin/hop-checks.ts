@@ -8,6 +8,8 @@ import type { Link } from '../netstack/links.js';
 import type { Netns } from '../netstack/netns.js';
 import { lookupRoute, type RouteDecision } from '../netstack/route-lookup.js';
 import { formatRoute } from '../netstack/routes.js';
+import { formatRule, type Rule } from '../netstack/rules.js';
+import { lookupNeighbor } from '../netstack/neighbors.js';
 import { bridgeNfOn, type World } from '../netstack/world.js';
 import type { Packet } from '../netstack/packet.js';
 
@@ -117,6 +119,7 @@ export function nodeStaticChecks(ns: Netns, node: Node, index: ClusterIndex): Su
   const out: Suspicion[] = [];
   const name = node.metadata.name;
   const internalIps = Object.values(index.nodeInternalIP(name)).filter((x): x is string => x !== undefined);
+  out.push(...ruleChecks(ns, name));
   if (!isNodeReady(node))
     out.push({ level: 'fatal', code: 'NODE_NOT_READY', on: name, message: `node ${name} is not Ready` });
   for (const ip of internalIps) {
@@ -294,4 +297,89 @@ export function podRouteCheck(world: World, host: string, pod: Pod, packet: Pack
       evidence: { route: actual, expected: `a route via ${eth.name}` },
     },
   ];
+}
+
+function hasSelectors(r: Rule): boolean {
+  return (
+    r.not ||
+    r.src !== undefined ||
+    r.dst !== undefined ||
+    r.tos !== undefined ||
+    r.fwmark !== undefined ||
+    r.iif !== undefined ||
+    r.oif !== undefined ||
+    r.uidrange !== undefined ||
+    r.ipproto !== undefined ||
+    r.sport !== undefined ||
+    r.dport !== undefined ||
+    r.l3mdev
+  );
+}
+
+/**
+ * The policy-routing rules of a node: the kernel's default rules (`from all lookup local` and
+ * `from all lookup main`) must be there with no selector, or ordinary traffic misses the main table
+ * (`DEFAULT_RULE_BROKEN`); other rules that send traffic to other tables are worth knowing
+ * (`POLICY_ROUTING`, informational).
+ * @remarks fib_default_rules_init installs local (0), main (32766), default (32767).
+ */
+export function ruleChecks(ns: Netns, nodeName: string): Suspicion[] {
+  if (ns.missing.has('rules')) return [];
+  const rules = ns.routing.rules.filter((r) => r.family === 4);
+  const out: Suspicion[] = [];
+  for (const table of ['local', 'main'] as const) {
+    const plain = rules.find((r) => r.action === 'lookup' && r.table === table && !hasSelectors(r));
+    if (plain === undefined) {
+      const withSel = rules.filter((r) => r.action === 'lookup' && r.table === table).map(formatRule);
+      out.push({
+        level: 'critical',
+        code: 'DEFAULT_RULE_BROKEN',
+        on: nodeName,
+        message: `node ${nodeName} has no plain "from all lookup ${table}" rule${withSel.length > 0 ? ` (only: ${withSel.join('; ')})` : ''}: traffic that no other rule catches misses the ${table} table`,
+        evidence: { rules: rules.map(formatRule) },
+      });
+    }
+  }
+  const custom = rules.filter(
+    (r) =>
+      !(
+        r.action === 'lookup' &&
+        (r.table === 'local' || r.table === 'main' || r.table === 'default') &&
+        !hasSelectors(r)
+      ),
+  );
+  if (custom.length > 0) {
+    out.push({
+      level: 'info',
+      code: 'POLICY_ROUTING',
+      on: nodeName,
+      message: `node ${nodeName} has ${custom.length} policy-routing rule(s) besides the defaults; the path above follows them`,
+      evidence: { rules: custom.map(formatRule) },
+    });
+  }
+  return out;
+}
+
+/**
+ * A neighbour entry the capture shows as FAILED or INCOMPLETE for the next hop a packet uses: the
+ * node recently could not resolve it.
+ */
+export function neighborCheck(ns: Netns, nodeName: string, packet: Packet): Suspicion[] {
+  if (ns.neighbors === undefined) return [];
+  const d = lookupRoute(ns.routing, { family: packet.family, dst: packet.dst, mark: packet.mark });
+  if (d.kind !== 'unicast') return [];
+  const out: Suspicion[] = [];
+  for (const h of d.nexthops) {
+    const ip = h.gateway ?? packet.dst;
+    const n = lookupNeighbor(ns.neighbors, ip, h.dev);
+    if (n === undefined || !n.state.some((s) => s === 'FAILED' || s === 'INCOMPLETE')) continue;
+    out.push({
+      level: 'warning',
+      code: 'NEIGH_FAILED',
+      on: nodeName,
+      message: `the neighbour entry of ${ip} on ${h.dev} is ${n.state.join(',')} on node ${nodeName}: it did not answer ARP/ND when last asked`,
+      evidence: { neighbor: `${ip} dev ${h.dev} ${n.state.join(',')}` },
+    });
+  }
+  return out;
 }
