@@ -8,7 +8,19 @@ import {
   type TraceStep,
   type World,
 } from '../netstack/world.js';
+import type { Node, Pod } from '../k8s/objects.js';
+import type { Netns } from '../netstack/netns.js';
+import type { Packet } from '../netstack/packet.js';
 import type { HopResult, NetNodeAction } from './net-node-action.js';
+import type { PluginContext } from './plugin.js';
+import {
+  neighborCheck,
+  nodeStaticChecks,
+  podNode,
+  podRouteCheck,
+  podStaticChecks,
+  type PodExpectations,
+} from './hop-checks.js';
 
 /**
  * Checks a plugin runs on a hop: once when the hop is first reached (`static`), and for each packet
@@ -63,4 +75,71 @@ export function kernelAction(
     },
     inspect: staticOnce,
   };
+}
+
+/** A plugin's own checks of a pod hop (the shared ones are added by {@link podAction}). */
+export interface PodModel {
+  /** What the plugin expects of the pod's namespace (bridge, MTU), given its node when known. */
+  readonly expect: (at: { readonly node: Node; readonly ns: Netns } | undefined) => PodExpectations;
+  /** Further static checks of the pod. */
+  readonly extra?: () => readonly Suspicion[];
+}
+
+/**
+ * A pod hop: the kernel walk, the shared pod checks (its interface, lo, veth peer, bridge, MTU) and,
+ * for every packet it sends, that its route leaves by its own interface.
+ */
+export function podAction(ctx: PluginContext, pod: Pod, host: string, model: PodModel): NetNodeAction {
+  const world = ctx.cluster.world;
+  return kernelAction(world, host, host, 'pod', {
+    static: () => [
+      ...podStaticChecks(world, host, pod, model.expect(podNode(ctx, pod))),
+      ...(model.extra?.() ?? []),
+    ],
+    packet: (hopSteps) => routedPackets(hopSteps, host).flatMap((p) => podRouteCheck(world, host, pod, p)),
+  });
+}
+
+/** A plugin's own checks of a node hop (the shared ones are added by {@link nodeAction}). */
+export interface NodeModel {
+  /** Static checks of the node's host namespace. */
+  readonly static: (ns: Netns) => readonly Suspicion[];
+  /** Checks of one packet as the node routed it (after PREROUTING). */
+  readonly packet: (ns: Netns, packet: Packet) => readonly Suspicion[];
+}
+
+/**
+ * A node hop: the kernel walk, the shared node checks (readiness, the interface holding its IP,
+ * ip rules) and, per routed packet, the neighbour of its next hop, plus the plugin's own.
+ */
+export function nodeAction(ctx: PluginContext, node: Node, host: string, model: NodeModel): NetNodeAction {
+  const world = ctx.cluster.world;
+  const ns = world.hosts.get(host);
+  const name = node.metadata.name;
+  return kernelAction(world, name, host, 'node', {
+    static: () => (ns === undefined ? [] : [...nodeStaticChecks(ns, node, ctx.index), ...model.static(ns)]),
+    packet: (hopSteps) =>
+      ns === undefined
+        ? []
+        : routedPackets(hopSteps, host).flatMap((p) => [
+            ...model.packet(ns, p),
+            ...neighborCheck(ns, name, p),
+          ]),
+  });
+}
+
+/** The packets a hop routed (after PREROUTING), one per distinct 4-tuple, from its steps. */
+export function routedPackets(hopSteps: readonly (readonly TraceStep[])[], host: string): Packet[] {
+  const seen = new Set<string>();
+  const out: Packet[] = [];
+  for (const steps of hopSteps) {
+    for (const st of steps) {
+      if (st.host !== host || st.kind !== 'route') continue;
+      const key = `${st.packet.src}|${st.packet.dst}|${st.packet.dport}|${st.packet.protocol}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(st.packet);
+    }
+  }
+  return out;
 }

@@ -4,19 +4,8 @@ import type { Suspicion } from '../model/suspicion.js';
 import { cidrContains, familyOf, parsePrefix } from '../netstack/ip.js';
 import type { Netns } from '../netstack/netns.js';
 import type { TraceStep } from '../netstack/world.js';
-import { kernelAction } from './base-actions.js';
-import { routedPackets } from './flannel.js';
-import {
-  bridgeChecks,
-  bridgeNfCheck,
-  linkWithAddress,
-  nodeStaticChecks,
-  podNode,
-  neighborCheck,
-  podRouteCheck,
-  podStaticChecks,
-  routeExpectationCheck,
-} from './hop-checks.js';
+import { nodeAction, podAction } from './base-actions.js';
+import { bridgeChecks, bridgeNfCheck, linkWithAddress, routeExpectationCheck } from './hop-checks.js';
 import type { Plugin, PluginContext } from './plugin.js';
 
 /**
@@ -38,42 +27,24 @@ export const bridgePlugin: Plugin = {
     },
   ],
   createPod(ctx: PluginContext, pod: Pod, host: string) {
-    const world = ctx.cluster.world;
-    return kernelAction(world, host, host, 'pod', {
-      static: () => {
-        const at = podNode(ctx, pod);
+    return podAction(ctx, pod, host, {
+      expect: (at) => {
         const bridge = at === undefined ? undefined : bridgeOf(ctx, at.ns, at.node);
         const mtu = at === undefined ? undefined : hostMtu(ctx, at.ns, at.node);
-        return podStaticChecks(world, host, pod, {
-          ...(bridge !== undefined ? { bridge } : {}),
-          ...(mtu !== undefined ? { mtu } : {}),
-        });
+        return { ...(bridge !== undefined ? { bridge } : {}), ...(mtu !== undefined ? { mtu } : {}) };
       },
-      packet: (hopSteps) => routedPackets(hopSteps, host).flatMap((p) => podRouteCheck(world, host, pod, p)),
     });
   },
   createNode(ctx: PluginContext, node: Node, host: string) {
-    const world = ctx.cluster.world;
-    const ns = world.hosts.get(host);
     const name = node.metadata.name;
-    return kernelAction(world, name, host, 'node', {
-      static: () => {
-        if (ns === undefined) return [];
-        const out = nodeStaticChecks(ns, node, ctx.index);
+    return nodeAction(ctx, node, host, {
+      static: (ns) => {
         const bridge = bridgeOf(ctx, ns, node);
-        if (bridge !== undefined) {
-          out.push(...bridgeChecks(ns, name, bridge, true));
-          out.push(...bridgeNfCheck(ns, name, 4));
-        }
-        return out;
-      },
-      packet: (hopSteps) =>
-        ns === undefined
+        return bridge === undefined
           ? []
-          : routedPackets(hopSteps, host).flatMap((p) => [
-              ...remoteRouteCheck(ctx, ns, node, p),
-              ...neighborCheck(ns, node.metadata.name, p),
-            ]),
+          : [...bridgeChecks(ns, name, bridge, true), ...bridgeNfCheck(ns, name, 4)];
+      },
+      packet: (ns, p) => remoteRouteCheck(ctx, ns, node, p),
     });
   },
 };

@@ -4,17 +4,8 @@ import { cidrContains, familyOf, normalizeIp, parsePrefix } from '../netstack/ip
 import type { Netns } from '../netstack/netns.js';
 import { proxyArp } from '../netstack/sysctls.js';
 import type { TraceStep } from '../netstack/world.js';
-import { kernelAction } from './base-actions.js';
-import { routedPackets } from './flannel.js';
-import {
-  linkWithAddress,
-  nodeStaticChecks,
-  podNode,
-  neighborCheck,
-  podRouteCheck,
-  podStaticChecks,
-  routeExpectationCheck,
-} from './hop-checks.js';
+import { nodeAction, podAction } from './base-actions.js';
+import { linkWithAddress, routeExpectationCheck } from './hop-checks.js';
 import type { Plugin, PluginContext } from './plugin.js';
 
 /** How calico carries a packet between two nodes. */
@@ -48,35 +39,20 @@ export const calicoPlugin: Plugin = {
     { flag: 'calico-vxlan-pod-mtu', description: "the pods' MTU with VXLAN (default: vxlan.calico's MTU)" },
   ],
   createPod(ctx: PluginContext, pod: Pod, host: string) {
-    const world = ctx.cluster.world;
-    return kernelAction(world, host, host, 'pod', {
-      static: () => {
+    return podAction(ctx, pod, host, {
+      expect: (at) => {
         const ip = pod.status?.podIP;
-        const at = podNode(ctx, pod);
         const mtu = at === undefined || ip === undefined ? undefined : podMtu(ctx, at.ns, ip);
-        const out = podStaticChecks(world, host, pod, mtu !== undefined ? { mtu } : {});
-        out.push(...proxyArpCheck(ctx, host, pod));
-        return out;
+        return mtu !== undefined ? { mtu } : {};
       },
-      packet: (hopSteps) => routedPackets(hopSteps, host).flatMap((p) => podRouteCheck(world, host, pod, p)),
+      extra: () => proxyArpCheck(ctx, host, pod),
     });
   },
   createNode(ctx: PluginContext, node: Node, host: string) {
-    const world = ctx.cluster.world;
-    const ns = world.hosts.get(host);
     const name = node.metadata.name;
-    return kernelAction(world, name, host, 'node', {
-      static: () => {
-        if (ns === undefined) return [];
-        return [...nodeStaticChecks(ns, node, ctx.index), ...tunnelDeviceChecks(ctx, ns, name)];
-      },
-      packet: (hopSteps) =>
-        ns === undefined
-          ? []
-          : routedPackets(hopSteps, host).flatMap((p) => [
-              ...nodePacketChecks(ctx, ns, node, p),
-              ...neighborCheck(ns, node.metadata.name, p),
-            ]),
+    return nodeAction(ctx, node, host, {
+      static: (ns) => tunnelDeviceChecks(ctx, ns, name),
+      packet: (ns, p) => nodePacketChecks(ctx, ns, node, p),
     });
   },
 };

@@ -6,16 +6,11 @@ import type { Netns } from '../netstack/netns.js';
 import { lookupNeighbor } from '../netstack/neighbors.js';
 import { lookupFdb } from '../netstack/fdb.js';
 import type { TraceStep } from '../netstack/world.js';
-import { kernelAction } from './base-actions.js';
+import { nodeAction, podAction } from './base-actions.js';
 import {
   bridgeChecks,
   bridgeNfCheck,
   linkWithAddress,
-  nodeStaticChecks,
-  podNode,
-  neighborCheck,
-  podRouteCheck,
-  podStaticChecks,
   routeExpectationCheck,
   type ExpectedRoute,
 } from './hop-checks.js';
@@ -56,86 +51,47 @@ export const flannelPlugin: Plugin = {
     },
   ],
   createPod(ctx: PluginContext, pod: Pod, host: string) {
-    const world = ctx.cluster.world;
-    return kernelAction(world, host, host, 'pod', {
-      static: () => {
-        const at = podNode(ctx, pod);
-        if (at === undefined) return podStaticChecks(world, host, pod, {});
+    return podAction(ctx, pod, host, {
+      expect: (at) => {
+        if (at === undefined) return {};
         const mtu = expectedPodMtu(ctx, at.ns, at.node);
-        return podStaticChecks(world, host, pod, {
-          bridge: bridgeName(ctx, at.ns, at.node),
-          ...(mtu !== undefined ? { mtu } : {}),
-        });
+        return { bridge: bridgeName(ctx, at.ns, at.node), ...(mtu !== undefined ? { mtu } : {}) };
       },
-      packet: (hopSteps) => routedPackets(hopSteps, host).flatMap((p) => podRouteCheck(world, host, pod, p)),
     });
   },
   createNode(ctx: PluginContext, node: Node, host: string) {
-    const world = ctx.cluster.world;
-    const ns = world.hosts.get(host);
     const name = node.metadata.name;
-    return kernelAction(world, name, host, 'node', {
-      static: () => {
-        if (ns === undefined) return [];
-        const out = nodeStaticChecks(ns, node, ctx.index);
-        out.push(
-          ...bridgeChecks(
-            ns,
-            name,
-            bridgeName(ctx, ns, node),
-            ctx.index.podsOnNode(name).some((p) => p.spec?.hostNetwork !== true),
-          ),
-        );
-        out.push(...bridgeNfCheck(ns, name, 4));
-        if (backendOf(ctx, node) === 'vxlan') {
-          const dev = vxlanDevice(ctx);
-          const l = ns.linkByName.get(dev);
-          if (l === undefined)
-            out.push({
-              level: 'fatal',
-              code: 'VXLAN_DEVICE_MISSING',
-              on: name,
-              message: `flannel's VXLAN device ${dev} does not exist on node ${name}`,
-            });
-          else if (!l.adminUp)
-            out.push({
-              level: 'fatal',
-              code: 'LINK_DOWN',
-              on: name,
-              message: `flannel's VXLAN device ${dev} on node ${name} is down`,
-            });
+    return nodeAction(ctx, node, host, {
+      static: (ns) => {
+        const hasPods = ctx.index.podsOnNode(name).some((p) => p.spec?.hostNetwork !== true);
+        const out = [
+          ...bridgeChecks(ns, name, bridgeName(ctx, ns, node), hasPods),
+          ...bridgeNfCheck(ns, name, 4),
+        ];
+        if (backendOf(ctx, node) !== 'vxlan') return out;
+        const dev = vxlanDevice(ctx);
+        const l = ns.linkByName.get(dev);
+        if (l === undefined) {
+          out.push({
+            level: 'fatal',
+            code: 'VXLAN_DEVICE_MISSING',
+            on: name,
+            message: `flannel's VXLAN device ${dev} does not exist on node ${name}`,
+          });
+        } else if (!l.adminUp) {
+          out.push({
+            level: 'fatal',
+            code: 'LINK_DOWN',
+            on: name,
+            message: `flannel's VXLAN device ${dev} on node ${name} is down`,
+          });
         }
         return out;
       },
-      packet: (hopSteps) =>
-        ns === undefined
-          ? []
-          : routedPackets(hopSteps, host).flatMap((p) => [
-              ...nodePacketChecks(ctx, ns, node, p),
-              ...neighborCheck(ns, node.metadata.name, p),
-            ]),
+      packet: (ns, p) => nodePacketChecks(ctx, ns, node, p),
     });
   },
 };
-
-/** The packets this hop routed (after PREROUTING), one per branch, without repeats. */
-export function routedPackets(
-  hopSteps: readonly (readonly TraceStep[])[],
-  host: string,
-): TraceStep['packet'][] {
-  const seen = new Set<string>();
-  const out: TraceStep['packet'][] = [];
-  for (const steps of hopSteps) {
-    for (const st of steps) {
-      if (st.host !== host || st.kind !== 'route') continue;
-      const key = `${st.packet.src}|${st.packet.dst}|${st.packet.dport}|${st.packet.protocol}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      out.push(st.packet);
-    }
-  }
-  return out;
-}
 
 function backendOf(ctx: PluginContext, node: Node): FlannelBackend | undefined {
   const flag = ctx.options['flannel-backend'];
