@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { runDiagnose } from './commands/diagnose.js';
 import { renderPlugins } from './commands/plugins.js';
+import { policyCommandSpec, runPolicy } from './commands/policy.js';
 import { EXIT, SkoopError } from './errors.js';
 import type { CliIo } from './io.js';
 import { NetstackParseError } from './netstack/parse-error.js';
@@ -16,7 +17,8 @@ function buildProgram(io: CliIo, run: (code: Promise<number>) => void): Command 
     )
     .version(VERSION, '-V, --version')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .exitOverride()
+        .exitOverride()
+    .enablePositionalOptions()
     .showSuggestionAfterError(true)
     .option('-s, --source <SRC>', 'where the packet starts: IP, pod/NAME, pod/NS/NAME, node/NAME')
     .option('-d, --destination <DST>', 'where it goes: IP, pod/…, svc/NAME, svc/NS/NAME, node/NAME')
@@ -97,6 +99,7 @@ Exit codes: 0 reachable, 1 a problem was found, 2 usage or input error, 3 could 
       ),
     );
   });
+    addPolicyCommand(program, io, run);
   program
     .command('plugins')
     .description('list the network plugins skoop models, their modes and their flags')
@@ -105,6 +108,37 @@ Exit codes: 0 reachable, 1 a problem was found, 2 usage or input error, 3 could 
       run(Promise.resolve(EXIT.ok));
     });
   return program;
+}
+
+/** `skoop policy`: the NetworkPolicy question alone, from a snapshot or manifests. */
+function addPolicyCommand(program: Command, io: CliIo, run: (code: Promise<number>) => void): void {
+  const spec = policyCommandSpec();
+  const cmd = program.command(spec.name).description(spec.description).addHelpText('after', `\nExamples:\n${spec.examples}`);
+  for (const f of spec.flags) {
+    const o = new Option(f.flags, f.description);
+    if (f.choices !== undefined) o.choices([...f.choices]);
+    if (f.defaultValue !== undefined) o.default(f.defaultValue);
+    cmd.addOption(o);
+  }
+  cmd.action((o: Record<string, string | undefined>) => {
+    if (o['source'] === undefined || o['destination'] === undefined) {
+      throw new SkoopError('usage', 'ENDPOINTS_REQUIRED', 'both -s/--source and -d/--destination are required', {
+        hint: 'e.g. skoop policy -s pod/shop/frontend -d svc/shop/cart -p 8080 --snapshot cluster.json',
+      });
+    }
+    run(
+      runPolicy(
+        {
+          source: o['source'],
+          destination: o['destination'],
+          protocol: o['protocol'] ?? 'tcp',
+          format: o['format'] ?? 'text',
+          ...defined({ port: o['port'], namespace: o['namespace'], snapshot: o['snapshot'], files: o['filename'] }),
+        },
+        io,
+      ),
+    );
+  });
 }
 
 function camel(flag: string): string {

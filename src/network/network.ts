@@ -5,11 +5,14 @@ import { isNodeReady, isPodReady, unreadyContainers } from '../k8s/readiness.js'
 import type { Branch, Endpoint, PathNode, RequestInfo, Result } from '../model/result.js';
 import type { Suspicion } from '../model/suspicion.js';
 import { familyOf, normalizeIp } from '../netstack/ip.js';
-import { firstPacket } from '../netstack/world.js';
+import { firstPacket } from '../netstack/connection.js';
 import { hostPort } from '../netstack/conntrack.js';
 import type { NetNodeAction } from '../plugin/net-node-action.js';
 import type { Plugin, PluginContext } from '../plugin/plugin.js';
 import { kernelAction } from '../plugin/base-actions.js';
+import { evaluatePolicies } from '../policy/evaluate-policies.js';
+import { podId, policyEndpointForIp, policyEndpointOf } from '../policy/policy-endpoint.js';
+import { policySuspicions } from '../policy/policy-suspicions.js';
 import type { ClusterWorld } from './cluster-world.js';
 import { diagnosePath, verdictOf } from './diagnostor.js';
 
@@ -114,8 +117,10 @@ function diagnose(parts: NetworkParts, req: DiagnoseRequest): Result {
     serviceAt: (ip, port, protocol) => serviceIdAt(parts, ip, port, protocol),
     ...(srcIp !== undefined && req.destination.type !== 'external' ? { keepsSource: srcIp } : {}),
   });
-  suspicions.push(...d.suspicions);
+    suspicions.push(...d.suspicions);
   for (const host of endpointHosts(parts, req)) suspicions.push(...actionFor(host).inspect());
+  const policed = applyPolicies(parts, req, d.branches, pathNodeOfHost(cluster, srcHost).id);
+  suspicions.push(...policed.suspicions);
   if (req.destination.type === 'service' && req.servicePort !== undefined) {
     suspicions.push(
       ...serviceChecks(
@@ -132,11 +137,11 @@ function diagnose(parts: NetworkParts, req: DiagnoseRequest): Result {
   suspicions.push(...uncollected);
   const sorted = dedupe(softenUnprovenExpectations(suspicions, d.branches));
   return {
-    verdict: uncollected.length > 0 ? 'unknown' : verdictOf(d.branches, sorted),
+    verdict: uncollected.length > 0 ? 'unknown' : verdictOf(policed.branches, sorted),
     ...base,
     suspicions: sorted,
     path: d.path,
-    branches: d.branches,
+    branches: policed.branches,
   };
 }
 
@@ -224,6 +229,50 @@ function serviceIdAt(parts: NetworkParts, ip: string, port: number, protocol: st
     (s.spec?.ports ?? []).some((p) => p.nodePort === port && (p.protocol ?? 'TCP') === proto),
   );
   return svc === undefined ? undefined : id(svc);
+}
+
+/**
+ * NetworkPolicies (and Admin/Baseline policies) for every branch that reaches a backend, judged on
+ * the backend after DNAT. With a CNI that enforces them a denial ends the branch on the enforcing
+ * hop (the source pod for egress, the backend pod for ingress); otherwise it is a warning.
+ */
+function applyPolicies(
+  parts: NetworkParts,
+  req: DiagnoseRequest,
+  branches: readonly Branch[],
+  sourceHop: string,
+): { branches: Branch[]; suspicions: Suspicion[] } {
+  const source = policyEndpointOf(parts.index, req.source);
+  const enforced = parts.plugin?.enforcesNetworkPolicy ?? false;
+  if (source === undefined) return { branches: [...branches], suspicions: [] };
+  const suspicions: Suspicion[] = [];
+  const out = branches.map((b): Branch => {
+    if (b.outcome !== 'delivered' && b.outcome !== 'refused') return b;
+    const target = branchTarget(req, b);
+    if (target === undefined) return b;
+    const destination = policyEndpointForIp(parts.index, target.ip);
+    if (destination.kind === 'external' && req.destination.type !== 'external') return b;
+    const verdict = evaluatePolicies({ cluster: parts.index, source, destination, port: target.port, protocol: req.protocol });
+    if (verdict.allowed) return b;
+    const destinationHop = destination.kind === 'pod' ? podId(destination.pod) : target.ip;
+    const found = policySuspicions(verdict, { sourceHop, destinationHop, enforced });
+    suspicions.push(...found);
+    if (!enforced) return b;
+    const first = found[0];
+    return { ...b, outcome: 'dropped', ...(first !== undefined ? { endedAt: first.on } : {}), codes: found.map((s) => s.code) };
+  });
+  return { branches: out, suspicions };
+}
+
+/** The address and port a branch's packet is delivered to: its backend, else the destination itself. */
+function branchTarget(req: DiagnoseRequest, b: Branch): { ip: string; port: number } | undefined {
+  if (b.backend !== undefined) {
+    const hp = b.backend.split(' ').at(-1) ?? '';
+    const m = /^\[?(.*?)\]?:(\d+)$/.exec(hp);
+    return m?.[1] !== undefined && m[2] !== undefined ? { ip: m[1], port: Number(m[2]) } : undefined;
+  }
+  if (req.destination.type === 'service') return undefined;
+  return { ip: req.destination.ip, port: req.port };
 }
 
 /**

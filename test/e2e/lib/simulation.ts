@@ -4,7 +4,7 @@ import {
   type ConnectionBranch,
   type ConnectionRequest,
   type ConnectionVerdict,
-} from '../../../src/netstack/world.js';
+} from '../../../src/netstack/connection.js';
 import type { Attempt } from './lab.js';
 
 export type { ConnectionRequest, ConnectionVerdict };
