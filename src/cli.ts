@@ -2,6 +2,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { runDiagnose } from './commands/diagnose.js';
 import { renderPlugins } from './commands/plugins.js';
 import { policyCommandSpec, runPolicy } from './commands/policy.js';
+import { COMPLETION_SHELLS, renderCompletionScript, runComplete } from './commands/completion.js';
+import { RENDER_FORMATS } from './render/render-result.js';
 import { EXIT, SkoopError } from './errors.js';
 import type { CliIo } from './io.js';
 import { NetstackParseError } from './netstack/parse-error.js';
@@ -17,7 +19,7 @@ function buildProgram(io: CliIo, run: (code: Promise<number>) => void): Command 
     )
     .version(VERSION, '-V, --version')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-        .exitOverride()
+    .exitOverride()
     .enablePositionalOptions()
     .showSuggestionAfterError(true)
     .option('-s, --source <SRC>', 'where the packet starts: IP, pod/NAME, pod/NS/NAME, node/NAME')
@@ -39,12 +41,13 @@ function buildProgram(io: CliIo, run: (code: Promise<number>) => void): Command 
         'nftables',
       ]),
     )
-    .addOption(
-      new Option('--format <FORMAT>', 'output format')
-        .choices(['text', 'json', 'dot', 'svg'])
-        .default('text'),
-    )
-    .option('-o, --output <FILE>', 'write the output to FILE instead of stdout');
+    .addOption(new Option('--format <FORMAT>', 'output format').choices([...RENDER_FORMATS]).default('text'))
+    .option('-o, --output <FILE>', 'write the output to FILE instead of stdout')
+    .option('--http [ADDR]', 'serve the HTML report at ADDR (default 127.0.0.1:8080) until Ctrl-C')
+    .option(
+      '--http-allow-remote',
+      'allow --http on a non-loopback address (the report reveals cluster internals)',
+    );
   for (const plugin of PLUGINS) {
     for (const o of plugin.options)
       program.option(`--${o.flag} <VALUE>`, `[${plugin.name}] ${o.description}`);
@@ -94,12 +97,29 @@ Exit codes: 0 reachable, 1 a problem was found, 2 usage or input error, 3 could 
             proxyMode: opts['proxyMode'],
             output: opts['output'],
           }),
+          ...(opts['http'] !== undefined ? { http: opts['http'] as string | true } : {}),
+          ...(opts['httpAllowRemote'] !== undefined ? { httpAllowRemote: true } : {}),
         },
         io,
       ),
     );
   });
-    addPolicyCommand(program, io, run);
+  addPolicyCommand(program, io, run);
+  program
+    .command('completion')
+    .description('print a shell completion script: source <(skoop completion bash)')
+    .argument('<shell>', `one of: ${COMPLETION_SHELLS.join(', ')}`)
+    .action((shell: string) => {
+      io.stdout(renderCompletionScript(shell));
+      run(Promise.resolve(EXIT.ok));
+    });
+  program
+    .command('__complete', { hidden: true })
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[words...]')
+    .action((words: string[] | undefined) => run(runComplete(words ?? [], io)));
   program
     .command('plugins')
     .description('list the network plugins skoop models, their modes and their flags')
@@ -113,7 +133,10 @@ Exit codes: 0 reachable, 1 a problem was found, 2 usage or input error, 3 could 
 /** `skoop policy`: the NetworkPolicy question alone, from a snapshot or manifests. */
 function addPolicyCommand(program: Command, io: CliIo, run: (code: Promise<number>) => void): void {
   const spec = policyCommandSpec();
-  const cmd = program.command(spec.name).description(spec.description).addHelpText('after', `\nExamples:\n${spec.examples}`);
+  const cmd = program
+    .command(spec.name)
+    .description(spec.description)
+    .addHelpText('after', `\nExamples:\n${spec.examples}`);
   for (const f of spec.flags) {
     const o = new Option(f.flags, f.description);
     if (f.choices !== undefined) o.choices([...f.choices]);
@@ -122,9 +145,14 @@ function addPolicyCommand(program: Command, io: CliIo, run: (code: Promise<numbe
   }
   cmd.action((o: Record<string, string | undefined>) => {
     if (o['source'] === undefined || o['destination'] === undefined) {
-      throw new SkoopError('usage', 'ENDPOINTS_REQUIRED', 'both -s/--source and -d/--destination are required', {
-        hint: 'e.g. skoop policy -s pod/shop/frontend -d svc/shop/cart -p 8080 --snapshot cluster.json',
-      });
+      throw new SkoopError(
+        'usage',
+        'ENDPOINTS_REQUIRED',
+        'both -s/--source and -d/--destination are required',
+        {
+          hint: 'e.g. skoop policy -s pod/shop/frontend -d svc/shop/cart -p 8080 --snapshot cluster.json',
+        },
+      );
     }
     run(
       runPolicy(
@@ -133,7 +161,12 @@ function addPolicyCommand(program: Command, io: CliIo, run: (code: Promise<numbe
           destination: o['destination'],
           protocol: o['protocol'] ?? 'tcp',
           format: o['format'] ?? 'text',
-          ...defined({ port: o['port'], namespace: o['namespace'], snapshot: o['snapshot'], files: o['filename'] }),
+          ...defined({
+            port: o['port'],
+            namespace: o['namespace'],
+            snapshot: o['snapshot'],
+            files: o['filename'],
+          }),
         },
         io,
       ),

@@ -5,7 +5,9 @@ import { findContainerPort, findServicePort } from '../k8s/service-ports.js';
 import type { ServicePort } from '../k8s/objects.js';
 import type { Result } from '../model/result.js';
 import { familyOf } from '../netstack/ip.js';
-import { renderResult, type RenderFormat } from '../render/render-result.js';
+import { RENDER_FORMATS, renderResult, type RenderFormat } from '../render/render-result.js';
+import { renderHtml } from '../render/render-html.js';
+import { interruptSignal, parseListenAddress, serveReport } from './serve.js';
 import { readSnapshotFile } from '../source/snapshot.js';
 import { createGenericNetwork } from '../provider/generic.js';
 import { EXIT } from '../errors.js';
@@ -25,10 +27,13 @@ export interface DiagnoseOptions {
   readonly proxyMode?: string;
   readonly format: string;
   readonly output?: string;
+  /** `--http [ADDR]`: serve the HTML report instead of printing (true: the default address). */
+  readonly http?: string | true;
+  readonly httpAllowRemote?: boolean;
   readonly pluginOptions: Readonly<Record<string, string>>;
 }
 
-const FORMATS = ['text', 'json', 'dot', 'svg'] as const;
+const FORMATS = RENDER_FORMATS;
 const PROTOCOLS = ['tcp', 'udp', 'icmp'] as const;
 
 /** read → plan → simulate → render → write; returns the exit code of CONTRACTS §4. */
@@ -49,6 +54,7 @@ export async function runDiagnose(opts: DiagnoseOptions, io: CliIo): Promise<num
       `use one of: ${PROTOCOLS.join(', ')}`,
     );
   }
+  const listen = opts.http === undefined ? undefined : parseListenAddress(opts.http);
   if (opts.snapshot === undefined) {
     throw cannotRunError(
       'LIVE_NOT_AVAILABLE',
@@ -83,6 +89,19 @@ export async function runDiagnose(opts: DiagnoseOptions, io: CliIo): Promise<num
     port,
     ...(servicePort !== undefined ? { servicePort } : {}),
   });
+  if (listen !== undefined) {
+    const { signal, dispose } = interruptSignal();
+    try {
+      await serveReport(
+        await renderHtml(result),
+        { address: listen, allowRemote: opts.httpAllowRemote === true, signal },
+        io,
+      );
+    } finally {
+      dispose();
+    }
+    return exitCodeOf(result);
+  }
   const text = await renderResult(result, format, {
     color: opts.output === undefined && wantsColor(io, 'stdout'),
   });

@@ -4,6 +4,7 @@ import { renderDot } from './render-dot.js';
 import { renderJson } from './render-json.js';
 import { RENDER_FORMATS, renderResult } from './render-result.js';
 import { renderText } from './render-text.js';
+import { renderHtml } from './render-html.js';
 
 describe('renderResult', () => {
   const result = unreachableIptablesDrop();
@@ -16,13 +17,17 @@ describe('renderResult', () => {
     expect(await renderResult(result, format, { color: true, width: 80 })).toBe(expected);
   });
 
+  it('html is the self-contained report', async () => {
+    expect(await renderResult(result, 'html', { color: false })).toBe(await renderHtml(result));
+  });
+
   it('svg renders through WebAssembly Graphviz', async () => {
     const svg = await renderResult(result, 'svg', { color: false });
     expect(svg).toContain('</svg>');
     expect(svg).toContain('IPTABLES_DROP');
   });
 
-  it('knows exactly the formats of --format except html', () => {
-    expect(RENDER_FORMATS).toEqual(['text', 'json', 'dot', 'svg']);
+  it('knows exactly the formats of --format', () => {
+    expect(RENDER_FORMATS).toEqual(['text', 'json', 'dot', 'svg', 'html']);
   });
 });
