@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// kubectl's plugin completion hook (`kubectl skoop <TAB>` runs `kubectl_complete-skoop WORDS…`):
+// the same answers as `skoop __complete WORDS…`.
+process.argv.splice(2, 0, '__complete');
+await import('./skoop.js');
