@@ -2,6 +2,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { runDiagnose } from './commands/diagnose.js';
 import { renderPlugins } from './commands/plugins.js';
 import { policyCommandSpec, runPolicy } from './commands/policy.js';
+import { runCapture } from './commands/capture.js';
+import { DEFAULT_COLLECTOR_IMAGE } from './source/live-collector.js';
 import { COMPLETION_SHELLS, renderCompletionScript, runComplete } from './commands/completion.js';
 import { RENDER_FORMATS } from './render/render-result.js';
 import { EXIT, SkoopError } from './errors.js';
@@ -48,6 +50,7 @@ function buildProgram(io: CliIo, run: (code: Promise<number>) => void): Command 
       '--http-allow-remote',
       'allow --http on a non-loopback address (the report reveals cluster internals)',
     );
+  addCollectorOptions(program);
   for (const plugin of PLUGINS) {
     for (const o of plugin.options)
       program.option(`--${o.flag} <VALUE>`, `[${plugin.name}] ${o.description}`);
@@ -99,12 +102,46 @@ Exit codes: 0 reachable, 1 a problem was found, 2 usage or input error, 3 could 
           }),
           ...(opts['http'] !== undefined ? { http: opts['http'] as string | true } : {}),
           ...(opts['httpAllowRemote'] !== undefined ? { httpAllowRemote: true } : {}),
+          ...collectorOptions(opts),
         },
         io,
       ),
     );
   });
   addPolicyCommand(program, io, run);
+  const capture = program
+    .command('capture')
+    .description(
+      'write a snapshot of the live cluster (objects + the network state of chosen nodes and pods) for --snapshot',
+    )
+    .option('-o, --output <FILE>', 'the snapshot file to write (.json or .json.gz)')
+    .option('--nodes <NODES>', 'comma-separated node names to collect')
+    .option('--all-nodes', 'collect every node')
+    .option('--pods <PODS>', 'comma-separated ns/name of pods whose network namespace to collect')
+    .option('--redact', 'replace pod and namespace names consistently, for sharing')
+    .option('--kubeconfig <FILE>', 'kubeconfig (default: KUBECONFIG, ~/.kube/config, in-cluster)')
+    .option('--context <NAME>', 'kubeconfig context');
+  addCollectorOptions(capture);
+  capture.action((o: Record<string, string | boolean | undefined>) => {
+    const str = (k: string): string | undefined => (typeof o[k] === 'string' ? o[k] : undefined);
+    run(
+      runCapture(
+        {
+          ...defined({
+            output: str('output'),
+            nodes: str('nodes'),
+            pods: str('pods'),
+            kubeconfig: str('kubeconfig'),
+            context: str('context'),
+          }),
+          ...(o['allNodes'] === true ? { allNodes: true } : {}),
+          ...(o['redact'] === true ? { redact: true } : {}),
+          ...collectorOptions(o),
+        },
+        io,
+      ),
+    );
+  });
   program
     .command('completion')
     .description('print a shell completion script: source <(skoop completion bash)')
@@ -172,6 +209,42 @@ function addPolicyCommand(program: Command, io: CliIo, run: (code: Promise<numbe
       ),
     );
   });
+}
+
+/** The flags of live collection, shared by the main command and `capture`. */
+function addCollectorOptions(cmd: Command): void {
+  cmd
+    .option('--collector-namespace <NS>', 'namespace for the collector pods (created if missing)', 'skoop')
+    .option(
+      '--collector-image <IMAGE>',
+      `collector image (default ${DEFAULT_COLLECTOR_IMAGE}; mirror it for air-gapped clusters)`,
+    )
+    .addOption(
+      new Option('--collector-pull-policy <POLICY>', 'image pull policy of the collector pods')
+        .choices(['IfNotPresent', 'Always', 'Never'])
+        .default('IfNotPresent'),
+    )
+    .option('--collector-timeout <DURATION>', 'per node: 60, 90s, 2m (default 60s)')
+    .option('--keep-collectors', 'leave the collector pods running, for debugging');
+}
+
+function collectorOptions(o: Record<string, unknown>): {
+  collectorNamespace?: string;
+  collectorImage?: string;
+  collectorPullPolicy?: string;
+  collectorTimeout?: string;
+  keepCollectors?: boolean;
+} {
+  const str = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+  return {
+    ...defined({
+      collectorNamespace: str('collectorNamespace'),
+      collectorImage: str('collectorImage'),
+      collectorPullPolicy: str('collectorPullPolicy'),
+      collectorTimeout: str('collectorTimeout'),
+    }),
+    ...(o['keepCollectors'] === true ? { keepCollectors: true } : {}),
+  };
 }
 
 function camel(flag: string): string {

@@ -131,10 +131,22 @@ describe('skoop command line: exit codes and errors (CONTRACTS §1, §4)', () =>
       err: 'snapshot file not found',
     },
     {
-      name: 'no snapshot (live not built yet)',
+      name: 'no snapshot and no kubeconfig anywhere',
       argv: ['-s', 'pod/a', '-d', 'pod/b', '-p', '80'],
       code: 3,
-      err: '--snapshot',
+      err: 'no kubeconfig',
+    },
+    {
+      name: 'a kubeconfig that does not exist',
+      argv: ['-s', 'pod/a', '-d', 'pod/b', '-p', '80', '--kubeconfig', join(dir, 'nope.kubeconfig')],
+      code: 2,
+      err: 'kubeconfig not found',
+    },
+    {
+      name: 'capture without -o',
+      argv: ['capture', '--all-nodes'],
+      code: 2,
+      err: '-o FILE',
     },
     {
       name: 'a malformed snapshot',

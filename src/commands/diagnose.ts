@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { cannotRunError, usageError } from '../errors.js';
+import { usageError } from '../errors.js';
 import { parseEndpointRef, resolveEndpoint, type ResolvedEndpoint } from '../k8s/endpoint-ref.js';
 import { findContainerPort, findServicePort } from '../k8s/service-ports.js';
 import type { ServicePort } from '../k8s/objects.js';
@@ -9,6 +9,7 @@ import { RENDER_FORMATS, renderResult, type RenderFormat } from '../render/rende
 import { renderHtml } from '../render/render-html.js';
 import { interruptSignal, parseListenAddress, serveReport } from './serve.js';
 import { readSnapshotFile } from '../source/snapshot.js';
+import { collectLiveSnapshot, liveNamespace, type LiveOptions } from '../source/live-snapshot.js';
 import { createGenericNetwork } from '../provider/generic.js';
 import { EXIT } from '../errors.js';
 import { wantsColor, type CliIo } from '../io.js';
@@ -30,6 +31,12 @@ export interface DiagnoseOptions {
   /** `--http [ADDR]`: serve the HTML report instead of printing (true: the default address). */
   readonly http?: string | true;
   readonly httpAllowRemote?: boolean;
+  /** Live collection (without --snapshot). */
+  readonly collectorNamespace?: string;
+  readonly collectorImage?: string;
+  readonly collectorPullPolicy?: string;
+  readonly collectorTimeout?: string;
+  readonly keepCollectors?: boolean;
   readonly pluginOptions: Readonly<Record<string, string>>;
 }
 
@@ -55,21 +62,24 @@ export async function runDiagnose(opts: DiagnoseOptions, io: CliIo): Promise<num
     );
   }
   const listen = opts.http === undefined ? undefined : parseListenAddress(opts.http);
-  if (opts.snapshot === undefined) {
-    throw cannotRunError(
-      'LIVE_NOT_AVAILABLE',
-      'diagnosing a live cluster is not available in this version',
-      'capture the cluster state into a snapshot file (see README: Snapshot) and pass it with --snapshot FILE',
-    );
-  }
-  const snapshot = await readSnapshotFile(opts.snapshot);
+  const live: LiveOptions = {
+    ...definedLive(opts),
+    ...(opts.keepCollectors === true ? { keepCollectors: true } : {}),
+    endpoints: [opts.source, opts.destination],
+  };
+  // Without --snapshot: read the cluster of the kubeconfig and collect the nodes the path can touch.
+  const snapshot =
+    opts.snapshot !== undefined ? await readSnapshotFile(opts.snapshot) : await collectLiveSnapshot(live, io);
   const provided = createGenericNetwork(snapshot, {
     ...(opts.networkPlugin !== undefined ? { networkPlugin: opts.networkPlugin } : {}),
     ...(opts.proxyMode !== undefined ? { proxyMode: opts.proxyMode } : {}),
     pluginOptions: opts.pluginOptions,
-    from: `snapshot ${opts.snapshot}`,
+    from:
+      opts.snapshot !== undefined
+        ? `snapshot ${opts.snapshot}`
+        : `live cluster${opts.context !== undefined ? ` (context ${opts.context})` : ''}`,
   });
-  const namespace = opts.namespace ?? 'default';
+  const namespace = opts.namespace ?? (opts.snapshot === undefined ? liveNamespace(live, io) : 'default');
   const source = resolveEndpoint(provided.index, parseEndpointRef(opts.source, namespace));
   if (source.type === 'external' || source.type === 'service') {
     throw usageError(
@@ -108,6 +118,19 @@ export async function runDiagnose(opts: DiagnoseOptions, io: CliIo): Promise<num
   if (opts.output !== undefined) await writeFile(opts.output, text);
   else io.stdout(text);
   return exitCodeOf(result);
+}
+
+/** The live-collection options the user gave. */
+function definedLive(opts: DiagnoseOptions): Omit<LiveOptions, 'endpoints' | 'keepCollectors'> {
+  return {
+    ...(opts.kubeconfig !== undefined ? { kubeconfig: opts.kubeconfig } : {}),
+    ...(opts.context !== undefined ? { context: opts.context } : {}),
+    ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+    ...(opts.collectorNamespace !== undefined ? { collectorNamespace: opts.collectorNamespace } : {}),
+    ...(opts.collectorImage !== undefined ? { collectorImage: opts.collectorImage } : {}),
+    ...(opts.collectorPullPolicy !== undefined ? { collectorPullPolicy: opts.collectorPullPolicy } : {}),
+    ...(opts.collectorTimeout !== undefined ? { collectorTimeout: opts.collectorTimeout } : {}),
+  };
 }
 
 /** Exit 0 only for a reachable verdict with no critical or fatal suspicion. */
