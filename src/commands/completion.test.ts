@@ -33,7 +33,7 @@ function io(): CliIo & { out: () => string } {
 
 describe('completeWords', () => {
   it.each([
-    { name: 'subcommands first', words: [''], values: ['plugins', 'completion'], files: false },
+    { name: 'subcommands first', words: [''], values: ['plugins', 'completion', 'policy', 'capture'], files: false },
     { name: 'long flags', words: ['--pro'], values: ['--protocol', '--proxy-mode'], files: false },
     {
       name: 'a used flag is not offered again',

@@ -31,8 +31,13 @@ const FLAGS: Readonly<Record<string, ValueKind | undefined>> = {
   '--format': ['text', 'json', 'dot', 'svg', 'html'],
   '-o': 'file',
   '--output': 'file',
-  '--http': 'none',
+    '--http': 'none',
   '--http-allow-remote': undefined,
+  '--collector-namespace': 'namespace',
+  '--collector-image': 'none',
+  '--collector-pull-policy': ['IfNotPresent', 'Always', 'Never'],
+  '--collector-timeout': 'none',
+  '--keep-collectors': undefined,
   '-h': undefined,
   '--help': undefined,
   '-V': undefined,
@@ -40,7 +45,7 @@ const FLAGS: Readonly<Record<string, ValueKind | undefined>> = {
   ...Object.fromEntries(PLUGINS.flatMap((p) => p.options.map((o) => [`--${o.flag}`, 'none' as const]))),
 };
 
-const SUBCOMMANDS = ['plugins', 'completion'] as const;
+const SUBCOMMANDS = ['plugins', 'completion', 'policy', 'capture'] as const;
 
 /** The names in a snapshot that endpoints and namespaces complete to. */
 export interface CompletionNames {

@@ -69,7 +69,7 @@ describe('listClusterObjects', () => {
 describe('loadKubeconfig', () => {
   it.each([
     { name: 'the context namespace', opts: (f: string) => ({ kubeconfig: f, env: {} }), namespace: 'shop', context: 'double' },
-    { name: 'KUBECONFIG, a list of files', opts: (f: string) => ({ env: { KUBECONFIG: `/nonexistent:${f}` } }), namespace: 'shop', context: 'double' },
+    { name: 'KUBECONFIG, a list of files', opts: (f: string) => ({ env: { KUBECONFIG: `${join(dir, 'absent.kubeconfig')}:${f}` } }), namespace: 'shop', context: 'double' },
     { name: '~/.kube/config', opts: () => ({ env: { HOME: join(dir, 'home') } }), namespace: 'default', context: 'double' },
   ])('$name', ({ opts, namespace, context }) => {
     const home = join(dir, 'home', '.kube');
