@@ -1,6 +1,6 @@
 import { EXIT, usageError } from '../errors.js';
 import type { CliIo } from '../io.js';
-import { collectLiveSnapshot, type LiveOptions } from '../source/live-snapshot.js';
+import type { LiveOptions } from '../source/live-snapshot.js';
 import { redactSnapshot, scrubSnapshot } from '../source/live-redact.js';
 import { writeSnapshotFile } from '../source/snapshot.js';
 
@@ -35,6 +35,8 @@ export async function runCapture(opts: CaptureOptions, io: CliIo): Promise<numbe
     throw usageError('CAPTURE_SELECTION', 'nothing to capture: give --nodes a,b, --all-nodes or --pods ns/name,…', 'e.g. skoop capture -o cluster.json.gz --all-nodes');
   }
   const { output, nodes: _n, allNodes, pods: _p, redact, ...live } = opts;
+  // Loaded here: it brings the Kubernetes client, which every other command can do without.
+  const { collectLiveSnapshot } = await import('../source/live-snapshot.js');
   const snapshot = scrubSnapshot(
     await collectLiveSnapshot(
       {

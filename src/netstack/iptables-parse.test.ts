@@ -899,3 +899,96 @@ describe('chain index', () => {
     expect(ix?.others).toEqual([40]);
   });
 });
+
+describe('chain index from rule texts', () => {
+  /** The index the compiled matches give (what parseIptablesSave documents), for comparison. */
+  function compiledIndex(
+    rules: readonly Rule[],
+  ): { key: string; byKey: [unknown, number[]][]; others: number[] } | undefined {
+    const keys = rules.map((r) => {
+      let dst: unknown;
+      let dport: unknown;
+      for (const m of r.matches) {
+        if (
+          m.kind === 'addr' &&
+          m.dir === 'dst' &&
+          !m.negated &&
+          m.nets.length === 1 &&
+          m.nets[0]?.host === true
+        )
+          dst = m.nets[0].a0;
+        else if (
+          m.kind === 'ports' &&
+          m.dport !== undefined &&
+          !m.dport.negated &&
+          m.dport.value[0] === m.dport.value[1]
+        )
+          dport = m.dport.value[0];
+      }
+      return { dst, dport };
+    });
+    const withDst = keys.filter((k) => k.dst !== undefined).length;
+    const withPort = keys.filter((k) => k.dport !== undefined).length;
+    if (Math.max(withDst, withPort) * 2 < rules.length) return undefined;
+    const key = withDst >= withPort ? 'dst' : 'dport';
+    const byKey = new Map<unknown, number[]>();
+    const others: number[] = [];
+    keys.forEach((k, pos) => {
+      const v = key === 'dst' ? k.dst : k.dport;
+      if (v === undefined) others.push(pos);
+      else byKey.set(v, [...(byKey.get(v) ?? []), pos]);
+    });
+    return { key, byKey: [...byKey], others };
+  }
+
+  const restoreForm = generateKubeProxySave({
+    services: 300,
+    endpoints: 2,
+    nodePortEvery: 10,
+    noEndpointsEvery: 50,
+  });
+  // The same rules in the option order iptables-save prints.
+  const saveForm = restoreForm.replace(
+    /^(-A \S+) (-m comment --comment "[^"]*") -m (tcp|udp|sctp) -p \3 (-d \S+) (--dport \d+) /gm,
+    '$1 $4 -p $3 $2 -m $3 $5 ',
+  );
+  // Rules of the Service form that do not compile as it suggests, or whose target is no chain.
+  const odd = [
+    '-A FOO -d 10.96.0.1/32 -p tcp -m comment --comment "a" -m tcp --dport 80 -j BAR',
+    '-A FOO -d 10.96.0.300/32 -p tcp -m comment --comment "bad address" -m tcp --dport 80 -j BAR',
+    '-A FOO -d 10.96.0.2/32 -p tcp -m comment --comment "bad port" -m tcp --dport 70000 -j BAR',
+    '-A FOO -d 10.96.0.3/32 -p tcp -m comment --comment "no such chain" -m tcp --dport 80 -j NOPE',
+    '-A FOO -d 10.96.0.4/32 -p udp -m comment --comment "modules differ" -m tcp --dport 80 -j BAR',
+    '-A FOO -m comment --comment "b" -m udp -p udp -d 10.96.0.5/32 --dport 53 -j DROP',
+    '-A FOO -m comment --comment "c" -m udp -p udp -d 192.168.0.5/32 --dport 0 -j RETURN',
+    '-A FOO -d 10.96.0.6/32 -p tcp -m comment --comment "rejected" -m tcp --dport 81 -j REJECT',
+  ];
+  const oddDump = `*filter\n:INPUT ACCEPT [0:0]\n:FOO - [0:0]\n:BAR - [0:0]\n${Array.from({ length: 5 }, () => odd.join('\n')).join('\n')}\nCOMMIT\n`;
+
+  it.each([
+    { name: 'kube-proxy restore input', text: restoreForm },
+    { name: 'iptables-save order', text: saveForm },
+    { name: 'rules that only look like Service rules', text: oddDump },
+  ])('$name: every index equals the one built from compiled rules', ({ text }) => {
+    const rs = parseIptablesSave(text, 'iptables');
+    let indexed = 0;
+    for (const t of rs.tables.values()) {
+      for (const c of t.chains.values()) {
+        const ix = c.index;
+        const want = c.rules.length >= 32 ? compiledIndex(c.rules) : undefined;
+        expect(
+          ix === undefined ? undefined : { key: ix.key, byKey: [...ix.byKey], others: ix.others },
+        ).toEqual(want);
+        if (ix !== undefined) indexed++;
+      }
+    }
+    expect(indexed).toBeGreaterThan(0);
+  });
+
+  it('the rewritten dump has the option order of iptables-save', () => {
+    expect(saveForm).toMatch(
+      /^-A KUBE-SERVICES -d 10\.96\.\d+\.\d+\/32 -p tcp -m comment --comment "[^"]+ cluster IP" -m tcp --dport \d+ -j KUBE-SVC-\w+$/m,
+    );
+    expect(saveForm).not.toMatch(/^-A KUBE-SERVICES -m comment --comment "[^"]+ cluster IP" -m tcp/m);
+  });
+});

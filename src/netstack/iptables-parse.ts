@@ -31,23 +31,193 @@ export type { RuleSet } from './netfilter-ruleset.js';
 /** Chains shorter than this are scanned; longer ones get a {@link ChainIndex} when most rules carry a key. */
 const INDEX_MIN_RULES = 32;
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-interface ChainBuild extends Mutable<Omit<Chain, 'rules'>> {
-  rules: SavedRule[];
-  inserted: boolean;
-}
-
 /** What the rules of one table share: where they came from, the chains they may jump to, and caches. */
 interface TableContext {
   readonly field: string;
   readonly family: Family;
   readonly name: string;
   readonly line: number;
-  readonly chains: Map<string, ChainBuild>;
+  /** The whole dump: rule texts are cut from it when a chain is first read. */
+  readonly text: string;
+  readonly lines: RuleLines;
+  readonly chains: Map<string, LazyChain>;
+  readonly store: ChainStore;
   /** Compiled matches and targets by text; they are immutable, so identical ones are shared. */
   readonly matches: Map<string, Match>;
   readonly targets: Map<string, Target>;
+}
+
+/**
+ * Where each rule of a dump is: the span of its text (without a `[p:b]` prefix), its line, the
+ * token its options start at, and the next rule of its chain (-1 at the end).
+ */
+class RuleLines {
+  start = new Int32Array(1024);
+  end = new Int32Array(1024);
+  line = new Int32Array(1024);
+  next = new Int32Array(1024);
+  first = new Uint8Array(1024);
+  size = 0;
+
+  add(start: number, end: number, line: number, first: number): number {
+    const id = this.size++;
+    if (id === this.start.length) {
+      const grow = <A extends Int32Array | Uint8Array>(a: A): A => {
+        const b = new (a.constructor as new (n: number) => A)(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.start = grow(this.start);
+      this.end = grow(this.end);
+      this.line = grow(this.line);
+      this.next = grow(this.next);
+      this.first = grow(this.first);
+    }
+    this.start[id] = start;
+    this.end[id] = end;
+    this.line[id] = line;
+    this.next[id] = -1;
+    this.first[id] = first;
+    return id;
+  }
+}
+
+/**
+ * What is known of each chain of a table while the dump is read, by chain number: its declaration
+ * line and counters, and its rules (a list linked through {@link RuleLines.next}, or an array once
+ * `-I` reordered it).
+ */
+class ChainStore {
+  readonly line: number[] = [];
+  readonly packets: number[] = [];
+  readonly bytes: number[] = [];
+  readonly head: number[] = [];
+  readonly tail: number[] = [];
+  readonly count: number[] = [];
+  readonly orders = new Map<number, number[]>();
+
+  add(line: number, packets: number, bytes: number): number {
+    const id = this.line.length;
+    this.line.push(line);
+    this.packets.push(packets);
+    this.bytes.push(bytes);
+    this.head.push(-1);
+    this.tail.push(-1);
+    this.count.push(0);
+    return id;
+  }
+}
+
+/**
+ * A chain whose rules are known by position only until they are read: the first read of `rules`
+ * cuts their texts out of the dump, and the first read of `index` compiles them to build it, so a
+ * trace pays only for the chains it enters.
+ */
+class LazyChain implements Chain {
+  readonly name: string;
+  readonly builtin: boolean;
+  policyRef: PolicyRef | undefined;
+  readonly #t: TableContext;
+  readonly #id: number;
+  #rules: readonly Rule[] | undefined;
+  #index: ChainIndex | undefined | null = null;
+
+  constructor(t: TableContext, name: string, id: number, policyRef: PolicyRef | undefined) {
+    this.#t = t;
+    this.name = name;
+    this.#id = id;
+    this.builtin = policyRef !== undefined;
+    this.policyRef = policyRef;
+  }
+
+  get table(): string {
+    return this.#t.name;
+  }
+
+  get policy(): 'ACCEPT' | 'DROP' | undefined {
+    return this.policyRef?.policy;
+  }
+
+  get line(): number {
+    return this.#t.store.line[this.#id] as number;
+  }
+
+  get packets(): number {
+    return this.#t.store.packets[this.#id] as number;
+  }
+
+  get bytes(): number {
+    return this.#t.store.bytes[this.#id] as number;
+  }
+
+  /** How many rules the chain has. */
+  get count(): number {
+    return this.#t.store.count[this.#id] as number;
+  }
+
+  /** Sets the policy of a built-in chain (`-P`). */
+  setPolicy(policy: 'ACCEPT' | 'DROP', line: number): void {
+    this.policyRef = { kind: 'policy', table: this.#t.name, chain: this.name, policy, line };
+  }
+
+  /** Appends rule `id` (of {@link RuleLines}). */
+  append(id: number): void {
+    const s = this.#t.store;
+    const c = this.#id;
+    s.count[c] = (s.count[c] as number) + 1;
+    const order = s.orders.size === 0 ? undefined : s.orders.get(c);
+    const tail = s.tail[c] as number;
+    if (order !== undefined) order.push(id);
+    else if (tail < 0) s.head[c] = s.tail[c] = id;
+    else {
+      this.#t.lines.next[tail] = id;
+      s.tail[c] = id;
+    }
+  }
+
+  /** Inserts rule `id` at 0-based position `at`, as `-I` does. */
+  insert(at: number, id: number): void {
+    const s = this.#t.store;
+    const order = this.#ids();
+    order.splice(at, 0, id);
+    s.orders.set(this.#id, order);
+    s.count[this.#id] = (s.count[this.#id] as number) + 1;
+  }
+
+  #ids(): number[] {
+    const s = this.#t.store;
+    const order = s.orders.get(this.#id);
+    if (order !== undefined) return order;
+    const ids: number[] = [];
+    const next = this.#t.lines.next;
+    for (let id = s.head[this.#id] as number; id >= 0; id = next[id] as number) ids.push(id);
+    return ids;
+  }
+
+  get rules(): readonly Rule[] {
+    if (this.#rules === undefined) {
+      const t = this.#t;
+      const l = t.lines;
+      this.#rules = this.#ids().map(
+        (id, k) =>
+          new SavedRule(
+            t,
+            this.name,
+            k + 1,
+            l.line[id] as number,
+            t.text.slice(l.start[id], l.end[id]),
+            l.first[id] as number,
+          ),
+      );
+    }
+    return this.#rules;
+  }
+
+  get index(): ChainIndex | undefined {
+    if (this.#index === null)
+      this.#index = this.count >= INDEX_MIN_RULES ? buildIndex(this.rules) : undefined;
+    return this.#index;
+  }
 }
 
 /** An extension (match module or target) being collected while a rule is read. */
@@ -222,23 +392,14 @@ function isTableName(name: string): name is NfTableName {
   return Object.prototype.hasOwnProperty.call(BUILTIN_CHAINS, name);
 }
 
-/** Throws unless the quotes of `line` balance the way the iptables-restore tokenizer reads them. */
-function checkQuotes(line: string, field: string, lineNo: number): void {
-  let inQuote = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line.charCodeAt(i);
-    if (c === 34) inQuote = !inQuote;
-    else if (c === 92 && inQuote) i++;
-  }
-  if (inQuote) throw new NetstackParseError(field, 'unbalanced quotes', lineNo);
-}
-
 /**
  * Parses `iptables-save` / `ip6tables-save` output (also `iptables-restore` input in the form
  * kube-proxy writes it) into tables, chains and rules.
- * @remarks The structure is checked at once: a rule before a `*table` line, `-A` to an undeclared
- * chain, a missing `COMMIT`, unbalanced quotes or a bad chain declaration throw
- * {@link NetstackParseError}. Each rule's matches and target are compiled when first read. Match
+ * @remarks The structure is checked at once, in one pass over the lines: a rule before a `*table`
+ * line, `-A` to an undeclared chain, a missing `COMMIT`, unbalanced quotes or a bad chain
+ * declaration throw {@link NetstackParseError}. That pass only notes where each chain's rules are;
+ * a chain's rules are cut from the text when first read, its index built when first used, and each
+ * rule's matches and target compiled when first read (the text is kept once, by reference). Match
  * options are assigned to extensions as iptables' getopt table does: the most recently loaded
  * extension that defines the option, else the protocol's implicit module (`-p tcp --dport 80`).
  * Modules, options and targets skoop does not simulate, and rule bodies it cannot read, become
@@ -248,11 +409,29 @@ function checkQuotes(line: string, field: string, lineNo: number): void {
 export function parseIptablesSave(text: string, field: string): RuleSet {
   const family: Family = field.includes('6') || /^# Generated by ip6tables-save/.test(text) ? 6 : 4;
   const tables = new Map<string, NfTable>();
+  const lines = new RuleLines();
   let cur: TableContext | undefined;
+  let last: LazyChain | undefined;
   let ruleCount = 0;
   let lineNo = 0;
   let pos = 0;
   const len = text.length;
+  // The next `"` and `\` at or after a position, found by one indexOf each and reused while ahead.
+  let quoteAt = text.indexOf('"');
+  let slashAt = text.indexOf('\\');
+  const nextQuote = (from: number): number => {
+    if (quoteAt >= 0 && quoteAt < from) quoteAt = text.indexOf('"', from);
+    return quoteAt;
+  };
+  let tabAt = text.indexOf('\t');
+  const nextTab = (from: number): number => {
+    if (tabAt >= 0 && tabAt < from) tabAt = text.indexOf('\t', from);
+    return tabAt < 0 ? len : tabAt;
+  };
+  const nextSlash = (from: number): number => {
+    if (slashAt >= 0 && slashAt < from) slashAt = text.indexOf('\\', from);
+    return slashAt;
+  };
   while (pos < len) {
     let end = text.indexOf('\n', pos);
     if (end < 0) end = len;
@@ -275,111 +454,168 @@ export function parseIptablesSave(text: string, field: string): RuleSet {
         );
       const name = text.slice(start + 1, end).trim();
       if (name === '') throw new NetstackParseError(field, 'empty table name', lineNo);
-      cur = { field, family, name, line: lineNo, chains: new Map(), matches: new Map(), targets: new Map() };
+      cur = {
+        field,
+        family,
+        name,
+        line: lineNo,
+        text,
+        lines,
+        chains: new Map(),
+        store: new ChainStore(),
+        matches: new Map(),
+        targets: new Map(),
+      };
+      last = undefined;
       continue;
     }
-    const line = text.slice(start, end);
-    if (line === 'COMMIT') {
+    if (end - start === 6 && text.startsWith('COMMIT', start)) {
       if (cur === undefined) throw new NetstackParseError(field, 'COMMIT outside a table', lineNo);
-      tables.set(cur.name, finishTable(cur));
+      tables.set(cur.name, { name: cur.name, line: cur.line, chains: cur.chains });
       cur = undefined;
       continue;
     }
     if (cur === undefined)
-      throw new NetstackParseError(field, `"${line.slice(0, 40)}" before a *table line`, lineNo);
+      throw new NetstackParseError(
+        field,
+        `"${text.slice(start, Math.min(end, start + 40))}" before a *table line`,
+        lineNo,
+      );
     if (c === 58) {
-      declareChain(cur, line, lineNo);
+      declareChain(cur, start, end, nextTab(start) < end, lineNo);
       continue;
     }
-    let body = line;
+    let body = start;
     if (c === 91) {
+      const line = text.slice(start, end);
       const close = line.indexOf(']');
       const counters = close < 0 ? undefined : parseCounters(line.slice(0, close + 1));
       if (counters === undefined)
         throw new NetstackParseError(field, 'malformed [packets:bytes] prefix', lineNo);
-      body = line.slice(close + 1).trimStart();
+      body = end - line.slice(close + 1).trimStart().length;
     }
-    if (body.charCodeAt(0) !== 45)
-      throw new NetstackParseError(field, `unexpected line "${line.slice(0, 40)}"`, lineNo);
-    if (body.indexOf('"') >= 0) checkQuotes(body, field, lineNo);
-    if (command(cur, body, lineNo)) ruleCount++;
+    if (text.charCodeAt(body) !== 45)
+      throw new NetstackParseError(
+        field,
+        `unexpected line "${text.slice(start, Math.min(end, start + 40))}"`,
+        lineNo,
+      );
+    const quote = nextQuote(body);
+    if (quote >= 0 && quote < end && !quotesBalanced(quote, end, nextQuote, nextSlash))
+      throw new NetstackParseError(field, 'unbalanced quotes', lineNo);
+    // The common `-A CHAIN …`: read the chain name in place, without tokenizing the rule.
+    const c2 = text.charCodeAt(body + 2);
+    if (text.charCodeAt(body + 1) === 65 && (c2 === 32 || c2 === 9)) {
+      let cs = body + 3;
+      while (cs < end && (text.charCodeAt(cs) === 32 || text.charCodeAt(cs) === 9)) cs++;
+      // Rules of a chain mostly come together: try the previous rule's chain before scanning the name.
+      let ce = last !== undefined && text.startsWith(last.name, cs) ? cs + last.name.length : cs;
+      while (ce < end && text.charCodeAt(ce) !== 32 && text.charCodeAt(ce) !== 9) ce++;
+      if (cs < end && (quote < 0 || quote >= ce)) {
+        if (last === undefined || last.name.length !== ce - cs || !text.startsWith(last.name, cs)) {
+          const name = text.slice(cs, ce);
+          last = cur.chains.get(name);
+          if (last === undefined)
+            throw new NetstackParseError(
+              field,
+              `-A to undeclared chain ${name} in table ${cur.name}`,
+              lineNo,
+            );
+        }
+        last.append(lines.add(body, end, lineNo, 2));
+        ruleCount++;
+        continue;
+      }
+    }
+    if (command(cur, text.slice(body, end), body, end, lineNo)) ruleCount++;
   }
   if (cur !== undefined) throw new NetstackParseError(field, `table ${cur.name} has no COMMIT`, lineNo);
   return { family, field, tables, ruleCount };
 }
 
-function declareChain(t: TableContext, line: string, lineNo: number): void {
-  const sp1 = line.indexOf(' ');
-  const sp2 = sp1 < 0 ? -1 : line.indexOf(' ', sp1 + 1);
-  const name = sp1 < 0 ? '' : line.slice(1, sp1);
-  const policy = sp1 < 0 ? undefined : line.slice(sp1 + 1, sp2 < 0 ? line.length : sp2);
-  const rest = sp2 < 0 ? undefined : line.slice(sp2 + 1);
-  if (name === '' || policy === undefined || policy === '' || line.indexOf('\t') >= 0)
-    throw new NetstackParseError(t.field, `malformed chain declaration "${line}"`, lineNo);
+/**
+ * Whether the quotes of a line balance the way the iptables-restore tokenizer reads them (a `\`
+ * inside quotes escapes the next character), given its first quote and its end.
+ */
+function quotesBalanced(
+  first: number,
+  end: number,
+  nextQuote: (from: number) => number,
+  nextSlash: (from: number) => number,
+): boolean {
+  let i = first + 1;
+  for (;;) {
+    const close = nextQuote(i);
+    if (close < 0 || close >= end) return false;
+    const slash = nextSlash(i);
+    if (slash >= 0 && slash < close) {
+      i = slash + 2;
+      continue;
+    }
+    const open = nextQuote(close + 1);
+    if (open < 0 || open >= end) return true;
+    i = open + 1;
+  }
+}
+
+/** Declares the chain of a `:NAME POLICY [packets:bytes]` line (`start`…`end` of the dump). */
+function declareChain(t: TableContext, start: number, end: number, hasTab: boolean, lineNo: number): void {
+  const text = t.text;
+  const malformed = (): NetstackParseError =>
+    new NetstackParseError(t.field, `malformed chain declaration "${text.slice(start, end)}"`, lineNo);
+  let sp1 = text.indexOf(' ', start);
+  if (sp1 >= end) sp1 = -1;
+  let sp2 = sp1 < 0 ? -1 : text.indexOf(' ', sp1 + 1);
+  if (sp2 >= end) sp2 = -1;
+  const policyEnd = sp2 < 0 ? end : sp2;
+  if (sp1 < 0 || sp1 === start + 1 || policyEnd === sp1 + 1 || hasTab) throw malformed();
+  const name = text.slice(start + 1, sp1);
   if (t.chains.has(name))
     throw new NetstackParseError(t.field, `chain ${name} declared twice in table ${t.name}`, lineNo);
-  const counters = rest === undefined ? { packets: 0, bytes: 0 } : parseCounters(rest);
-  if (counters === undefined)
-    throw new NetstackParseError(t.field, `malformed counters in "${line}"`, lineNo);
-  let builtin = false;
-  let pol: 'ACCEPT' | 'DROP' | undefined;
-  if (policy === 'ACCEPT' || policy === 'DROP') {
-    if (isTableName(t.name) && !BUILTIN_CHAINS[t.name].includes(name)) {
-      throw new NetstackParseError(
-        t.field,
-        `${name} is not a built-in chain of table ${t.name} but has policy ${policy}`,
-        lineNo,
-      );
-    }
-    builtin = true;
-    pol = policy;
-  } else if (policy !== '-') throw new NetstackParseError(t.field, `unknown chain policy ${policy}`, lineNo);
-  addChain(t, name, builtin, pol, lineNo, counters.packets, counters.bytes);
+  let packets = 0;
+  let bytes = 0;
+  if (sp2 >= 0 && !(end - sp2 === 6 && text.startsWith('[0:0]', sp2 + 1))) {
+    const counters = parseCounters(text.slice(sp2 + 1, end));
+    if (counters === undefined)
+      throw new NetstackParseError(t.field, `malformed counters in "${text.slice(start, end)}"`, lineNo);
+    ({ packets, bytes } = counters);
+  }
+  const plen = policyEnd - sp1 - 1;
+  if (plen === 1 && text.charCodeAt(sp1 + 1) === 45) {
+    addChain(t, name, undefined, lineNo, packets, bytes);
+    return;
+  }
+  const policy = text.slice(sp1 + 1, policyEnd);
+  if (policy !== 'ACCEPT' && policy !== 'DROP')
+    throw new NetstackParseError(t.field, `unknown chain policy ${policy}`, lineNo);
+  if (isTableName(t.name) && !BUILTIN_CHAINS[t.name].includes(name)) {
+    throw new NetstackParseError(
+      t.field,
+      `${name} is not a built-in chain of table ${t.name} but has policy ${policy}`,
+      lineNo,
+    );
+  }
+  addChain(t, name, policy, lineNo, packets, bytes);
 }
 
 function addChain(
   t: TableContext,
   name: string,
-  builtin: boolean,
   policy: 'ACCEPT' | 'DROP' | undefined,
   line: number,
   packets: number,
   bytes: number,
-): ChainBuild {
+): LazyChain {
+  const id = t.store.add(line, packets, bytes);
   const policyRef: PolicyRef | undefined =
     policy === undefined ? undefined : { kind: 'policy', table: t.name, chain: name, policy, line };
-  const ch: ChainBuild = {
-    name,
-    table: t.name,
-    builtin,
-    policy,
-    policyRef,
-    line,
-    packets,
-    bytes,
-    rules: [],
-    index: undefined,
-    inserted: false,
-  };
+  const ch = new LazyChain(t, name, id, policyRef);
   t.chains.set(name, ch);
   return ch;
 }
 
-/** Runs one command line of a table block; returns whether it added a rule. */
-function command(t: TableContext, body: string, lineNo: number): boolean {
-  if (body.startsWith('-A ') && body.charCodeAt(3) !== 32 && body.charCodeAt(3) !== 9) {
-    let sp = body.indexOf(' ', 3);
-    if (sp < 0) sp = body.length;
-    const tab = body.indexOf('\t', 3);
-    if (tab < 0 || tab > sp) {
-      const name = body.slice(3, sp);
-      const chain = t.chains.get(name);
-      if (chain === undefined)
-        throw new NetstackParseError(t.field, `-A to undeclared chain ${name} in table ${t.name}`, lineNo);
-      chain.rules.push(new SavedRule(t, chain.name, chain.rules.length + 1, lineNo, body, 2));
-      return true;
-    }
-  }
+/** Runs one command line (`body`, at `start`…`end` of the dump) of a table block; returns whether it added a rule. */
+function command(t: TableContext, body: string, start: number, end: number, lineNo: number): boolean {
   const n = tokenize(body, 0, t.field, lineNo);
   const cmd = tv[0] as string;
   const chainName = n > 1 ? (tv[1] as string) : undefined;
@@ -396,21 +632,19 @@ function command(t: TableContext, body: string, lineNo: number): boolean {
           `${cmd} to undeclared chain ${chainName} in table ${t.name}`,
           lineNo,
         );
-      let first = 2;
-      let at = chain.rules.length;
-      if (cmd === '-I' || cmd === '--insert') {
-        at = 0;
-        if (n > 2 && !tq[2] && isDigits(tv[2] as string)) {
-          at = Number(tv[2]) - 1;
-          first = 3;
-          if (at < 0 || at > chain.rules.length)
-            throw new NetstackParseError(t.field, `insert position ${at + 1} out of range`, lineNo);
-        }
-        chain.inserted = true;
+      if (cmd !== '-I' && cmd !== '--insert') {
+        chain.append(t.lines.add(start, end, lineNo, 2));
+        return true;
       }
-      const rule = new SavedRule(t, chain.name, at + 1, lineNo, body, first);
-      if (at === chain.rules.length) chain.rules.push(rule);
-      else chain.rules.splice(at, 0, rule);
+      let first = 2;
+      let at = 0;
+      if (n > 2 && !tq[2] && isDigits(tv[2] as string)) {
+        at = Number(tv[2]) - 1;
+        first = 3;
+        if (at < 0 || at > chain.count)
+          throw new NetstackParseError(t.field, `insert position ${at + 1} out of range`, lineNo);
+      }
+      chain.insert(at, t.lines.add(start, end, lineNo, first));
       return true;
     }
     case '-N':
@@ -418,7 +652,7 @@ function command(t: TableContext, body: string, lineNo: number): boolean {
       if (chainName === undefined) throw new NetstackParseError(t.field, '-N without a chain', lineNo);
       if (t.chains.has(chainName))
         throw new NetstackParseError(t.field, `chain ${chainName} declared twice in table ${t.name}`, lineNo);
-      addChain(t, chainName, false, undefined, lineNo, 0, 0);
+      addChain(t, chainName, undefined, lineNo, 0, 0);
       return false;
     case '-P':
     case '--policy': {
@@ -427,8 +661,7 @@ function command(t: TableContext, body: string, lineNo: number): boolean {
       if (chain === undefined || !chain.builtin || (policy !== 'ACCEPT' && policy !== 'DROP')) {
         throw new NetstackParseError(t.field, `bad policy command "${body}"`, lineNo);
       }
-      chain.policy = policy;
-      chain.policyRef = { kind: 'policy', table: t.name, chain: chain.name, policy, line: lineNo };
+      chain.setPolicy(policy, lineNo);
       return false;
     }
     default:
@@ -476,16 +709,22 @@ class SavedRule implements Rule {
   }
 
   #compile(): void {
+    const t = this.#ctx;
     try {
-      const c = compileRule(this.#ctx, this.text, this.#first);
+      const c = compileRule(t, this.text, this.#first);
       this.#matches = c.matches;
       this.#target = c.target;
     } catch (e) {
       if (!(e instanceof RuleError)) throw e;
-      const reason = `${this.#ctx.field}, line ${this.line}: ${e.message}`;
+      const reason = `${t.field}, line ${this.line}: ${e.message}`;
       this.#matches = [unsupportedMatch('rule', reason, this.text)];
       this.#target = { kind: 'unsupported', name: 'rule', reason, text: '' };
     }
+  }
+
+  /** Its index keys when it has the form of a kube-proxy Service rule ({@link serviceRuleKeys}). */
+  serviceKeys(): RuleKeys | undefined {
+    return this.#matches !== undefined ? undefined : serviceRuleKeys(this, this.#ctx, this.#first);
   }
 
   /** The rule as evidence (without its compiled form). */
@@ -779,19 +1018,52 @@ function ownerOf(
   return { name: `--${name}`, spec: undefined, opts: [], start: 0, end: 0, parts: undefined, orphan: true };
 }
 
-function finishTable(t: TableContext): NfTable {
-  const chains = new Map<string, Chain>();
-  for (const ch of t.chains.values()) {
-    if (ch.inserted) ch.rules.forEach((r, k) => (r.index = k + 1));
-    const { inserted: _inserted, ...chain } = ch;
-    chain.index = ch.rules.length >= INDEX_MIN_RULES ? buildIndex(ch.rules) : undefined;
-    chains.set(ch.name, chain);
-  }
-  return { name: t.name, line: t.line, chains };
+/** The index keys a rule offers: its exact destination host, and its single destination port. */
+interface RuleKeys {
+  readonly dst: number | string | undefined;
+  readonly dport: number | undefined;
 }
 
-/** The index key a rule offers: its exact destination host, or its single destination port. */
-function ruleKeys(r: Rule): { dst: number | string | undefined; dport: number | undefined } {
+/**
+ * A Service rule as iptables-save prints kube-proxy's (`-A KUBE-SERVICES -d 10.96.0.1/32 -p tcp -m
+ * comment --comment "default/kubernetes:https cluster IP" -m tcp --dport 443 -j KUBE-SVC-…`), and as
+ * kube-proxy writes it to iptables-restore (`-A KUBE-SERVICES -m comment --comment "…" -m tcp -p tcp
+ * -d 10.96.0.1/32 --dport 443 -j KUBE-SVC-…`): one token per option, a comment without quotes or
+ * escapes inside, the same protocol for `-p` and `-m`.
+ */
+const SERVICE_RULES: readonly RegExp[] = [
+  /^-A [^\s"\\]+ -d (?<addr>[0-9.]+\/32) -p (?<p>tcp|udp|sctp) -m comment --comment "[^"\\]*" -m \k<p> --dport (?<port>[0-9]{1,5}) -j (?<target>[^\s"\\]+)$/,
+  /^-A [^\s"\\]+ -m comment --comment "[^"\\]*" -m (?<p>tcp|udp|sctp) -p \k<p> -d (?<addr>[0-9.]+\/32) --dport (?<port>[0-9]{1,5}) -j (?<target>[^\s"\\]+)$/,
+];
+
+/**
+ * The keys of a rule of a {@link SERVICE_RULES} form, read from its text without compiling it (a
+ * chain of 10,000 of them is indexed, and only the one a packet matches is compiled); `undefined`
+ * for any other form. Such a rule compiles to `-d` (the same address match), `-p`, a comment and a
+ * `ports` match with `--dport` (the `-m` module owns it in both orders); its target is a verdict or
+ * a chain of the table, whose compilation cannot fail.
+ */
+function serviceRuleKeys(r: SavedRule, t: TableContext, first: number): RuleKeys | undefined {
+  if (first !== 2 || t.family !== 4) return undefined;
+  let g: Record<string, string> | undefined;
+  for (const re of SERVICE_RULES) if ((g = re.exec(r.text)?.groups) !== undefined) break;
+  if (g === undefined) return undefined;
+  const { addr = '', port = '', target = '' } = g;
+  if (target !== 'ACCEPT' && target !== 'DROP' && target !== 'RETURN' && !t.chains.has(target))
+    return undefined;
+  const dport = Number(port);
+  const a = dport > 65535 ? undefined : compileAddr('dst', false, addr, 4, `-d ${addr}`);
+  const net = a?.nets.length === 1 ? a.nets[0] : undefined;
+  if (net?.host !== true) return undefined;
+  return { dst: hostNetKey(net), dport };
+}
+
+/** The index keys a rule offers: its exact destination host, or its single destination port. */
+function ruleKeys(r: Rule): RuleKeys {
+  if (r instanceof SavedRule) {
+    const k = r.serviceKeys();
+    if (k !== undefined) return k;
+  }
   let dst: number | string | undefined;
   let dport: number | undefined;
   for (const m of r.matches) {

@@ -72,8 +72,9 @@ export interface Chain {
   readonly line: number;
   readonly packets: number;
   readonly bytes: number;
+  /** Read from the dump when first asked for. */
   readonly rules: readonly Rule[];
-  /** Present on long chains where indexing pays off. */
+  /** Present on long chains where indexing pays off; built when first asked for. */
   readonly index: ChainIndex | undefined;
 }
 

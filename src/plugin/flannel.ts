@@ -1,7 +1,7 @@
 import type { Node, Pod } from '../k8s/objects.js';
 import { nodePodCidrs } from '../k8s/pod-cidr.js';
 import type { Suspicion } from '../model/suspicion.js';
-import { cidrContains, familyOf, normalizeIp, parsePrefix } from '../netstack/ip.js';
+import { cidrContains, familyOf, ipToBigInt, normalizeIp, parsePrefix } from '../netstack/ip.js';
 import type { Netns } from '../netstack/netns.js';
 import { lookupNeighbor } from '../netstack/neighbors.js';
 import { lookupFdb } from '../netstack/fdb.js';
@@ -143,13 +143,58 @@ function expectedPodMtu(
     : { value: l.mtu, why: `the MTU of ${l.name}, ${node.metadata.name}'s interface` };
 }
 
-/** The node whose pod CIDR holds `ip`. */
-function nodeOwningPodIp(ctx: PluginContext, ip: string): { node: Node; cidr: string } | undefined {
-  for (const n of ctx.index.objects.nodes) {
-    for (const cidr of nodePodCidrs(n))
-      if (familyOf(ip) === parsePrefix(cidr).family && cidrContains(cidr, ip)) return { node: n, cidr };
+/** One node's pod CIDR, with its position among all nodes' CIDRs (the first listed wins). */
+interface PodCidrOwner {
+  readonly node: Node;
+  readonly cidr: string;
+  readonly order: number;
+}
+
+/** Nodes' pod CIDRs of one family and prefix length, by network (the address shifted right by `shift`). */
+interface PodCidrTable {
+  readonly family: 4 | 6;
+  readonly shift: bigint;
+  readonly byNetwork: Map<bigint, PodCidrOwner>;
+}
+
+const podCidrTables = new WeakMap<readonly Node[], readonly PodCidrTable[]>();
+
+/** The pod CIDRs of `nodes` indexed by network, built once per node list. */
+function podCidrIndex(nodes: readonly Node[]): readonly PodCidrTable[] {
+  const cached = podCidrTables.get(nodes);
+  if (cached !== undefined) return cached;
+  const tables = new Map<string, PodCidrTable>();
+  let order = 0;
+  for (const node of nodes) {
+    for (const cidr of nodePodCidrs(node)) {
+      const p = parsePrefix(cidr);
+      const key = `${p.family}/${p.length}`;
+      let t = tables.get(key);
+      if (t === undefined) {
+        t = { family: p.family, shift: BigInt((p.family === 4 ? 32 : 128) - p.length), byNetwork: new Map() };
+        tables.set(key, t);
+      }
+      const net = ipToBigInt(p.address) >> t.shift;
+      if (!t.byNetwork.has(net)) t.byNetwork.set(net, { node, cidr, order });
+      order++;
+    }
   }
-  return undefined;
+  const index = [...tables.values()];
+  podCidrTables.set(nodes, index);
+  return index;
+}
+
+/** The node whose pod CIDR holds `ip` (the first in list order, should CIDRs overlap). */
+function nodeOwningPodIp(ctx: PluginContext, ip: string): { node: Node; cidr: string } | undefined {
+  const family = familyOf(ip);
+  const addr = ipToBigInt(ip);
+  let best: PodCidrOwner | undefined;
+  for (const t of podCidrIndex(ctx.index.objects.nodes)) {
+    if (t.family !== family) continue;
+    const hit = t.byNetwork.get(addr >> t.shift);
+    if (hit !== undefined && (best === undefined || hit.order < best.order)) best = hit;
+  }
+  return best === undefined ? undefined : { node: best.node, cidr: best.cidr };
 }
 
 function nodePacketChecks(ctx: PluginContext, ns: Netns, node: Node, p: TraceStep['packet']): Suspicion[] {

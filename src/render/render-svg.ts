@@ -1,4 +1,4 @@
-import { Graphviz } from '@hpcc-js/wasm-graphviz';
+import type { Graphviz } from '@hpcc-js/wasm-graphviz';
 import type { Result } from '../model/result.js';
 import { renderDot } from './render-dot.js';
 
@@ -6,10 +6,12 @@ let graphviz: Promise<Graphviz> | undefined;
 
 /** The Graphviz WebAssembly module, compiled on first use and kept; a failed load is retried next time. */
 function loadGraphviz(): Promise<Graphviz> {
-  graphviz ??= Graphviz.load().catch((error: unknown) => {
-    graphviz = undefined;
-    throw error;
-  });
+  graphviz ??= import('@hpcc-js/wasm-graphviz')
+    .then(({ Graphviz: gv }) => gv.load())
+    .catch((error: unknown) => {
+      graphviz = undefined;
+      throw error;
+    });
   return graphviz;
 }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
+import type { KubeConfig, V1Status } from '@kubernetes/client-node';
 import { cannotRunError, SkoopError } from '../errors.js';
 import type { Dump } from '../netstack/dump.js';
 import type { KubeApi } from './live-api.js';
@@ -315,8 +315,11 @@ export class CollectorRunner {
         const stderr = Buffer.concat(err).toString('utf8').trim().split('\n')[0] ?? '';
         finish(new NodeFailure(`exec failed: ${st.message ?? st.reason ?? 'unknown'}${stderr !== '' ? ` (${stderr})` : ''}`));
       };
-      new Exec(this.kc)
-        .exec(this.opts.namespace, pod, 'collector', command, sink(out), sink(err), null, false, onStatus)
+      // The client is imported when first used, so that loading this module (for its constants) stays cheap.
+      import('@kubernetes/client-node')
+        .then(({ Exec }) =>
+          new Exec(this.kc).exec(this.opts.namespace, pod, 'collector', command, sink(out), sink(err), null, false, onStatus),
+        )
         .then((ws) => {
           socket = ws;
           if (settled) ws.close();

@@ -1,6 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { usageError } from '../errors.js';
 import { completeObjects, groupObjectsByKind, type ClusterObjects, type KubeObject, type Pod, type PodSpec, type StringMap } from '../k8s/objects.js';
 
@@ -93,6 +92,8 @@ export async function readManifests(path: string): Promise<ClusterObjects> {
   } catch (cause) {
     throw usageError('MANIFESTS_UNREADABLE', `cannot read ${path}`, 'pass -f a directory or file of YAML/JSON manifests', cause);
   }
+  // Loaded here, not with the module: the diagnosis of a snapshot needs no YAML parser.
+  const { parseAllDocuments } = await import('yaml');
   const documents: unknown[] = [];
   for (const file of files) {
     const text = await readFile(file, 'utf8');

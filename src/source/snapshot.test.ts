@@ -262,6 +262,39 @@ describe('readSnapshotFile / writeSnapshotFile', () => {
     expect(err.hint).toContain(hint);
   });
 
+  /** `validDoc()` with `copies` copies of each pod (renamed), a few MB: more than one inflate chunk. */
+  function bigDoc(copies: number): Record<string, unknown> {
+    const doc = validDoc() as { objects: { pods: { metadata: { name: string } }[] } };
+    const pods = doc.objects.pods;
+    doc.objects.pods = Array.from({ length: copies }, (_, i) =>
+      pods.map((p) => ({ ...p, metadata: { ...p.metadata, name: `${p.metadata.name}-${i}` }, managedFields: [{ manager: 'kubelet', fieldsV1: { 'f:status': {} } }] })),
+    ).flat();
+    return doc as unknown as Record<string, unknown>;
+  }
+
+  it.each([
+    { name: 'gzip', gzip: true },
+    { name: 'plain', gzip: false },
+  ])('reads a large $name snapshot as parseSnapshot reads it whole, without the fields skoop does not read', async ({ gzip }) => {
+    const text = JSON.stringify(bigDoc(300));
+    const path = join(dir, gzip ? 'big.json.gz' : 'big.json');
+    writeFileSync(path, gzip ? gzipSync(text) : text);
+    const snap = await readSnapshotFile(path);
+    expect(snap).toEqual(parseSnapshot(JSON.parse(text), path));
+    expect(snap.objects.pods).toHaveLength(15 * 300);
+    expect(snap.objects.pods[4500 - 1]?.metadata.name).toMatch(/-299$/);
+    expect(snap.objects.pods.some((p) => 'managedFields' in p || 'resourceVersion' in p.metadata)).toBe(false);
+  });
+
+  it('reports an invalid object deep in a streamed snapshot as parseSnapshot does', async () => {
+    const doc = bigDoc(100) as { objects: { pods: { metadata: Record<string, unknown> }[] } };
+    delete doc.objects.pods[1234]?.metadata['name'];
+    const path = join(dir, 'bad-pod.json.gz');
+    writeFileSync(path, gzipSync(JSON.stringify(doc)));
+    const err = await rejected(readSnapshotFile(path));
+    expect(err.message).toBe(`${path}: objects.pods[1234]: missing metadata.name`);
+  });
+
   it('write to a missing directory is a usage error', async () => {
     const err = await rejected(writeSnapshotFile(join(dir, 'no', 'such', 'dir', 's.json'), snap));
     expect(err.code).toBe('SNAPSHOT_WRITE_FAILED');

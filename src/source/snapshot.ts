@@ -1,8 +1,9 @@
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { gunzip, gzip } from 'node:zlib';
+import { createGunzip, gunzipSync, gzip } from 'node:zlib';
 import { usageError, type SkoopError } from '../errors.js';
-import { childPath, checkObject } from '../k8s/object-shapes.js';
+import { ChunkedJsonError, ChunkedJsonParser, type JsonPathStep } from './chunked-json.js';
+import { childPath, checkObject, OBJECT_FIELDS, pruneFields, pruneObject } from '../k8s/object-shapes.js';
 import { OBJECT_LISTS, type ClusterObjects, type ObjectListName } from '../k8s/objects.js';
 import { DUMP_FIELDS, type Dump, type DumpField } from '../netstack/dump.js';
 import { isIp, parsePrefix } from '../netstack/ip.js';
@@ -81,6 +82,11 @@ const describe = (v: unknown): string => (v === null ? 'null' : Array.isArray(v)
 /**
  * Reads a snapshot file, gzip-compressed or not (decided by the gzip magic bytes, not the name),
  * and validates it with {@link parseSnapshot}.
+ * @remarks The document is parsed as it is decompressed ({@link ChunkedJsonParser}: each API
+ * object and each node's netstack is parsed on its own, and each object pruned and checked at once
+ * by {@link pruneObject}), so that the whole text is never held, nor a gzip file's decompressed
+ * bytes: a 160 MB snapshot then costs little more than what skoop keeps of it. Only when that fails
+ * is the file decoded again whole, to say where the JSON is broken.
  */
 export async function readSnapshotFile(path: string): Promise<Snapshot> {
   let bytes: Buffer;
@@ -94,20 +100,78 @@ export async function readSnapshotFile(path: string): Promise<Snapshot> {
     if (code === 'EISDIR') throw usageError('SNAPSHOT_UNREADABLE', `${path} is a directory, not a snapshot file`, 'give the path of a .json or .json.gz file', err);
     throw usageError('SNAPSHOT_UNREADABLE', `cannot read snapshot ${path}: ${(err as Error).message}`, 'check the file permissions', err);
   }
-  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+  const gzipped = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+  const streamed = await streamJson(bytes, gzipped, path);
+  if (streamed !== NOT_JSON) return snapshotOf(streamed.json, path, streamed.valid ? 'pruned and checked' : 'pruned');
+  return parseSnapshotText(decodeWhole(bytes, gzipped, path), path);
+}
+
+/** Marks a document {@link streamJson} could not parse. */
+const NOT_JSON: unique symbol = Symbol('not JSON');
+
+/** Inflate output chunks: large enough that the per-chunk overhead vanishes. */
+const INFLATE_CHUNK = 1 << 20;
+
+/** Containers of a snapshot assembled member by member: the document, `objects`, its lists, and `netstack`. */
+function snapshotContainers(path: readonly JsonPathStep[], open: 'object' | 'array'): boolean {
+  if (path.length === 0) return open === 'object';
+  if (path[0] === 'objects') return path.length === 1 ? open === 'object' : path.length === 2 && open === 'array';
+  return path.length === 1 && path[0] === 'netstack' && open === 'object';
+}
+
+const LIST_NAMES: ReadonlySet<string> = new Set(OBJECT_LISTS);
+
+/**
+ * The snapshot document, parsed while it is decompressed, its API objects pruned and checked as they
+ * come ({@link pruneObject}); {@link NOT_JSON} when it is not JSON. `valid` is false when an object
+ * failed its check (parseSnapshot then says which).
+ */
+async function streamJson(bytes: Buffer, gzipped: boolean, path: string): Promise<{ json: unknown; valid: boolean } | typeof NOT_JSON> {
+  let valid = true;
+  const pruneListItem = (at: readonly JsonPathStep[], value: unknown): unknown => {
+    const list = at[1];
+    if (at.length !== 3 || at[0] !== 'objects' || typeof list !== 'string' || !LIST_NAMES.has(list)) return value;
+    const r = pruneObject(list as ObjectListName, value);
+    if (!r.valid) valid = false;
+    return r.value;
+  };
+  const parser = new ChunkedJsonParser(snapshotContainers, pruneListItem);
+  try {
+    if (!gzipped) parser.push(bytes);
+    else {
+      const inflate = createGunzip({ chunkSize: INFLATE_CHUNK });
+      inflate.end(bytes);
+      try {
+        for await (const chunk of inflate as AsyncIterable<Buffer>) parser.push(chunk);
+      } catch (err) {
+        if (err instanceof ChunkedJsonError) throw err;
+        throw invalid(path, `not a valid gzip file (${(err as Error).message})`, GZIP_HINT);
+      }
+    }
+    return { json: parser.end(), valid };
+  } catch (err) {
+    if (err instanceof ChunkedJsonError) return NOT_JSON;
+    throw err;
+  }
+}
+
+const GZIP_HINT = 'the file starts like gzip but does not decompress: re-create or re-download it';
+
+/** The whole text of the file, decompressed. */
+function decodeWhole(bytes: Buffer, gzipped: boolean, path: string): string {
+  let data = bytes;
+  if (gzipped) {
     try {
-      bytes = await promisify(gunzip)(bytes);
+      data = gunzipSync(bytes);
     } catch (err) {
-      throw invalid(path, `not a valid gzip file (${(err as Error).message})`, 'the file starts like gzip but does not decompress: re-create or re-download it');
+      throw invalid(path, `not a valid gzip file (${(err as Error).message})`, GZIP_HINT);
     }
   }
-  let text: string;
   try {
-    text = bytes.toString('utf8');
+    return data.toString('utf8');
   } catch (err) {
-    throw usageError('SNAPSHOT_INVALID', `${path}: too large to read (${bytes.length} bytes)`, 'capture only the nodes the path involves', err);
+    throw usageError('SNAPSHOT_INVALID', `${path}: too large to read (${data.length} bytes)`, 'capture only the nodes the path involves', err);
   }
-  return parseSnapshotText(text, path);
 }
 
 /** Parses the text of a snapshot file; invalid JSON is a usage error naming the line and column. */
@@ -134,8 +198,18 @@ export function parseSnapshotText(text: string, origin: string): Snapshot {
  * an array of API objects with `metadata.name`, and the fields skoop reads of the right JSON type),
  * the `netstack` map (pod keys `namespace/name`, each Dump field of the type its command prints).
  * Unknown extra fields are allowed; optional lists default to `[]`; `null` counts as absent.
+ * @remarks API objects keep only the fields skoop reads ({@link OBJECT_FIELDS}, the types of
+ * objects.ts): a large cluster's pods are mostly fields it never looks at.
  */
 export function parseSnapshot(json: unknown, origin: string): Snapshot {
+  return snapshotOf(json, origin, 'as read');
+}
+
+/** How far the object lists of a document have been dealt with already. */
+type ListsState = 'as read' | 'pruned' | 'pruned and checked';
+
+/** {@link parseSnapshot} of a document whose object lists are in state `lists`. */
+function snapshotOf(json: unknown, origin: string, lists: ListsState): Snapshot {
   if (!isRecord(json)) throw invalid(origin, `expected a JSON object at the top level, got ${describe(json)}`);
   if (json['apiVersion'] !== SNAPSHOT_API_VERSION) {
     throw invalid(origin, `apiVersion: expected "${SNAPSHOT_API_VERSION}", got ${JSON.stringify(json['apiVersion']) ?? 'nothing'}`);
@@ -146,7 +220,7 @@ export function parseSnapshot(json: unknown, origin: string): Snapshot {
     throw invalid(origin, `capturedAt: expected a string (RFC 3339 time), got ${describe(capturedAt)}`);
   }
   const hints = parseHints(json['hints'], origin);
-  const objects = parseObjects(json['objects'], origin);
+  const objects = parseObjects(json['objects'], origin, lists);
   const netstack = parseNetstack(json['netstack'], origin);
   return {
     apiVersion: SNAPSHOT_API_VERSION,
@@ -201,7 +275,7 @@ function parseHints(value: unknown, origin: string): SnapshotHints | undefined {
   return out;
 }
 
-function parseObjects(value: unknown, origin: string): ClusterObjects {
+function parseObjects(value: unknown, origin: string, state: ListsState): ClusterObjects {
   if (value === undefined || value === null) {
     throw invalid(origin, 'missing objects (the lists of API objects: nodes, pods, services, …)');
   }
@@ -217,11 +291,14 @@ function parseObjects(value: unknown, origin: string): ClusterObjects {
       continue;
     }
     if (!Array.isArray(list)) throw invalid(origin, `objects.${name}: expected an array (like .items of kubectl get -o json), got ${describe(list)}`);
-    for (let i = 0; i < list.length; i++) {
-      const error = checkObject(name, list[i], `objects.${name}[${i}]`);
-      if (error !== undefined) throw invalid(origin, error);
+    if (state !== 'pruned and checked') {
+      for (let i = 0; i < list.length; i++) {
+        const error = checkObject(name, list[i], `objects.${name}[${i}]`);
+        if (error !== undefined) throw invalid(origin, error);
+      }
     }
-    lists[name] = list;
+    const keep = OBJECT_FIELDS[name];
+    lists[name] = state === 'as read' ? list.map((item: unknown) => pruneFields(item, keep)) : list;
   }
   return lists as unknown as ClusterObjects;
 }
