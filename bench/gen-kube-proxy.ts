@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { comment, hash16, probability } from '../test/support/kube-proxy-names.js';
 
 /** Size of a generated kube-proxy rule set. */
 export interface KubeProxyShape {
@@ -22,41 +22,9 @@ export interface GeneratedService {
   readonly nodePort: number | undefined;
 }
 
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-function base32(bytes: Uint8Array): string {
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const b of bytes) {
-    value = ((value << 8) | b) & 0xffff;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  return out;
-}
-
-/** kube-proxy's chain-name hash: base32(sha256(text)) cut to 16 characters (pkg/proxy/iptables/proxier.go). */
-function hash16(text: string): string {
-  return base32(createHash('sha256').update(text).digest()).slice(0, 16);
-}
-
 function ipv4(base: number, n: number): string {
   const v = base + n;
   return `${(v >>> 24) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
-}
-
-/** The probability kube-proxy gives endpoint `i` of `n`, printed the way iptables-save prints it. */
-function probability(i: number, n: number): string {
-  const q = Math.round((1 / (n - i)) * 0x80000000) / 0x80000000;
-  return q.toFixed(11);
-}
-
-function comment(text: string): string {
-  return /^[A-Za-z0-9_-]+$/.test(text) ? text : `"${text}"`;
 }
 
 /** The services a shape generates, in order. */

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { EndpointSlice, Service, ServicePort } from '../../../src/k8s/objects.js';
+import { comment, hash16, probability } from '../../support/kube-proxy-names.js';
 
 /**
  * An emulator of kube-proxy's iptables mode (1.28+): from Services and EndpointSlices, the filter
@@ -17,39 +17,6 @@ export interface TableRules {
 export interface NodeRules {
   readonly filter: TableRules;
   readonly nat: TableRules;
-}
-
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-function base32(bytes: Uint8Array): string {
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const b of bytes) {
-    value = ((value << 8) | b) & 0xffff;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  return out;
-}
-
-/** kube-proxy's chain-name hash: base32(sha256(text)) cut to 16 characters. */
-function hash16(text: string): string {
-  return base32(createHash('sha256').update(text).digest()).slice(0, 16);
-}
-
-/** The probability kube-proxy gives endpoint `i` of `n`, printed the way iptables-save prints it. */
-function probability(i: number, n: number): string {
-  const q = Math.round((1 / (n - i)) * 0x80000000) / 0x80000000;
-  return q.toFixed(11);
-}
-
-/** A `--comment` argument as kube-proxy writes it (quoted unless it is a plain word). */
-function comment(text: string): string {
-  return /^[A-Za-z0-9_-]+$/.test(text) ? text : `"${text}"`;
 }
 
 /** One Service port with the ready endpoints kube-proxy programs for it. */
