@@ -11,6 +11,7 @@ import {
   unsupportedMatch,
   type ExtensionSpec,
   type Match,
+  isDigits,
   type RawOption,
 } from './netfilter-match.js';
 import { targetExtension, verdictTarget, type Target } from './netfilter-target.js';
@@ -367,15 +368,6 @@ function isOptionToken(j: number, n: number): boolean {
       (tv[j + 1] as string).charCodeAt(0) === 45
     );
   return t.length > 1 && t.charCodeAt(0) === 45;
-}
-
-function isDigits(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
 }
 
 function parseCounters(text: string): { packets: number; bytes: number } | undefined {

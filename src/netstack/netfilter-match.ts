@@ -389,7 +389,8 @@ export function protocolNumber(text: string): number | undefined {
   return isDigits(lower) && Number(lower) <= 255 ? Number(lower) : undefined;
 }
 
-function isDigits(s: string): boolean {
+/** Whether `s` is a non-empty run of ASCII digits. */
+export function isDigits(s: string): boolean {
   if (s.length === 0) return false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

@@ -7,8 +7,14 @@ import { KubeApi } from './live-api.js';
 import { CollectorRunner, DEFAULT_COLLECTOR_IMAGE, type CollectorOptions } from './live-collector.js';
 import { loadKubeconfig } from './live-kubeconfig.js';
 import { listClusterObjects } from './live-list.js';
-import { planForEndpoints, planForSelection, type CaptureSelection, type CollectionPlan } from './live-plan.js';
+import {
+  planForEndpoints,
+  planForSelection,
+  type CaptureSelection,
+  type CollectionPlan,
+} from './live-plan.js';
 import { createNodeProgress } from './live-progress.js';
+import { interruptSignal } from '../interrupt.js';
 
 /** The default per-node collector timeout. */
 export const DEFAULT_COLLECTOR_TIMEOUT_MS = 60_000;
@@ -39,7 +45,12 @@ function parseTimeout(value: string | number | undefined): number {
   if (value === undefined) return DEFAULT_COLLECTOR_TIMEOUT_MS;
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(String(value).trim());
   const n = m?.[1] !== undefined ? Number(m[1]) : NaN;
-  if (m === null || !(n > 0)) throw usageError('TIMEOUT_INVALID', `--collector-timeout "${value}" is not a duration`, 'give seconds, e.g. 60 or 90s or 2m');
+  if (m === null || !(n > 0))
+    throw usageError(
+      'TIMEOUT_INVALID',
+      `--collector-timeout "${value}" is not a duration`,
+      'give seconds, e.g. 60 or 90s or 2m',
+    );
   return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
 }
 
@@ -53,21 +64,6 @@ const pick = (o: LiveOptions): { kubeconfig?: string; context?: string } => ({
   ...(o.context !== undefined ? { context: o.context } : {}),
 });
 
-/** SIGINT/SIGTERM as an AbortSignal while collecting. */
-function processSignal(): { signal: AbortSignal; dispose: () => void } {
-  const controller = new AbortController();
-  const onSignal = (): void => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}
-
 /**
  * Reads the live cluster of the kubeconfig, plans which nodes and pods the packet can touch (or the
  * capture selection), collects them with collector pods in parallel, and returns the snapshot that
@@ -77,7 +73,11 @@ function processSignal(): { signal: AbortSignal; dispose: () => void } {
 export async function collectLiveSnapshot(options: LiveOptions, io: CliIo): Promise<Snapshot> {
   const pullPolicy = options.collectorPullPolicy ?? 'IfNotPresent';
   if (!(PULL_POLICIES as readonly string[]).includes(pullPolicy)) {
-    throw usageError('PULL_POLICY_INVALID', `--collector-pull-policy "${pullPolicy}" is not a pull policy`, `use one of: ${PULL_POLICIES.join(', ')}`);
+    throw usageError(
+      'PULL_POLICY_INVALID',
+      `--collector-pull-policy "${pullPolicy}" is not a pull policy`,
+      `use one of: ${PULL_POLICIES.join(', ')}`,
+    );
   }
   const timeoutMs = parseTimeout(options.collectorTimeout);
   const loaded = loadKubeconfig({ ...pick(options), env: io.env });
@@ -99,17 +99,24 @@ export async function collectLiveSnapshot(options: LiveOptions, io: CliIo): Prom
   if (plan.nodes.length > 0) {
     const runner = new CollectorRunner(api, loaded.kc, collector);
     const progress = createNodeProgress(io);
-    const own = options.signal === undefined ? processSignal() : undefined;
+    const own = options.signal === undefined ? interruptSignal() : undefined;
     const signal = options.signal ?? (own as { signal: AbortSignal }).signal;
     try {
-      if (signal.aborted) throw cannotRunError('INTERRUPTED', 'interrupted before collection', 'run skoop again');
+      if (signal.aborted)
+        throw cannotRunError('INTERRUPTED', 'interrupted before collection', 'run skoop again');
       await runner.ensureNamespace();
       for (const n of plan.nodes) progress.start(n.name);
       const results = await runner.collect(plan.nodes, signal, (node, what) => progress.step(node, what));
       for (const r of results) {
         if (r.ok) {
           netstack[r.node] = { host: r.host, pods: r.pods };
-          progress.done(r.node, [`${Object.keys(r.pods).length} pods`, ...(r.missingPods.length > 0 ? [`no namespace found for ${r.missingPods.join(', ')}`] : [])].join('; '));
+          progress.done(
+            r.node,
+            [
+              `${Object.keys(r.pods).length} pods`,
+              ...(r.missingPods.length > 0 ? [`no namespace found for ${r.missingPods.join(', ')}`] : []),
+            ].join('; '),
+          );
         } else progress.failed(r.node, r.why);
       }
       progress.stop();
@@ -127,9 +134,13 @@ export async function collectLiveSnapshot(options: LiveOptions, io: CliIo): Prom
       await runner.cleanup();
       const left = runner.leftovers();
       if (left.length > 0 && !collector.keep) {
-        io.stderr(`warning: could not delete collector pods ${left.join(', ')} in namespace ${collector.namespace}: delete them with kubectl -n ${collector.namespace} delete pod ${left.join(' ')}\n`);
+        io.stderr(
+          `warning: could not delete collector pods ${left.join(', ')} in namespace ${collector.namespace}: delete them with kubectl -n ${collector.namespace} delete pod ${left.join(' ')}\n`,
+        );
       } else if (collector.keep) {
-        io.stderr(`collector pods kept (--keep-collectors): kubectl -n ${collector.namespace} delete pod -l skoop.dev/run=${collector.runId}\n`);
+        io.stderr(
+          `collector pods kept (--keep-collectors): kubectl -n ${collector.namespace} delete pod -l skoop.dev/run=${collector.runId}\n`,
+        );
       }
     }
   }
