@@ -89,6 +89,15 @@ async function skoop(file: string, format: string): Promise<{ code: number; out:
     },
   );
   // The file name is random: keep golden files stable.
+  if (format === 'json') {
+    const r = JSON.parse(out) as {
+      suspicions: { code: string; on: string }[];
+      path: { nodes: { id: string }[] };
+    };
+    // CONTRACTS §3: every finding sits on a path node, or on the cluster.
+    const hops = new Set(['cluster', ...r.path.nodes.map((n) => n.id)]);
+    for (const s of r.suspicions) expect(hops, `${s.code} on ${s.on}`).toContain(s.on);
+  }
   return { code, out: out.replaceAll(file, 'calico-ipip.json') };
 }
 

@@ -12,7 +12,10 @@ const dir = mkdtempSync(join(tmpdir(), 'skoop-policy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 type Snap = { objects: Record<string, unknown[]> };
-const load = (name: string): Snap => JSON.parse(gunzipSync(readFileSync(new URL(`./fixtures/snapshots/${name}`, import.meta.url))).toString()) as Snap;
+const load = (name: string): Snap =>
+  JSON.parse(
+    gunzipSync(readFileSync(new URL(`./fixtures/snapshots/${name}`, import.meta.url))).toString(),
+  ) as Snap;
 
 const netpol = (name: string, spec: unknown) => ({
   apiVersion: 'networking.k8s.io/v1',
@@ -20,13 +23,25 @@ const netpol = (name: string, spec: unknown) => ({
   metadata: { name, namespace: 'shop' },
   spec,
 });
-const DENY_ALL_INGRESS_TO_CART = netpol('cart-deny-all', { podSelector: { matchLabels: { app: 'cart' } }, policyTypes: ['Ingress'] });
+const DENY_ALL_INGRESS_TO_CART = netpol('cart-deny-all', {
+  podSelector: { matchLabels: { app: 'cart' } },
+  policyTypes: ['Ingress'],
+});
 const ALLOW_FRONTEND_8080 = netpol('cart-from-frontend', {
   podSelector: { matchLabels: { app: 'cart' } },
   policyTypes: ['Ingress'],
-  ingress: [{ from: [{ podSelector: { matchLabels: { app: 'frontend' } } }], ports: [{ port: 8080, protocol: 'TCP' }] }],
+  ingress: [
+    {
+      from: [{ podSelector: { matchLabels: { app: 'frontend' } } }],
+      ports: [{ port: 8080, protocol: 'TCP' }],
+    },
+  ],
 });
-const DENY_FRONTEND_EGRESS = netpol('frontend-no-egress', { podSelector: { matchLabels: { app: 'frontend' } }, policyTypes: ['Egress'], egress: [] });
+const DENY_FRONTEND_EGRESS = netpol('frontend-no-egress', {
+  podSelector: { matchLabels: { app: 'frontend' } },
+  policyTypes: ['Egress'],
+  egress: [],
+});
 
 function withPolicies(name: string, policies: unknown[]): string {
   const s = load(name);
@@ -44,14 +59,21 @@ interface Out {
 
 async function diagnose(file: string): Promise<{ code: number; r: Out }> {
   let out = '';
-  const code = await runCli(['-s', 'pod/shop/frontend', '-d', 'svc/shop/cart', '-p', '8080', '--snapshot', file, '--format', 'json'], {
-    stdout: (t) => void (out += t),
-    stderr: () => {},
-    env: {},
-    stdoutIsTTY: false,
-    stderrIsTTY: false,
-  });
-  return { code, r: JSON.parse(out) as Out };
+  const code = await runCli(
+    ['-s', 'pod/shop/frontend', '-d', 'svc/shop/cart', '-p', '8080', '--snapshot', file, '--format', 'json'],
+    {
+      stdout: (t) => void (out += t),
+      stderr: () => {},
+      env: {},
+      stdoutIsTTY: false,
+      stderrIsTTY: false,
+    },
+  );
+  const r = JSON.parse(out) as Out & { path: { nodes: { id: string }[] } };
+  // CONTRACTS §3: every finding sits on a path node, or on the cluster.
+  const hops = new Set(['cluster', ...r.path.nodes.map((n) => n.id)]);
+  for (const s of r.suspicions) expect(hops, `${s.code} on ${s.on}`).toContain(s.on);
+  return { code, r };
 }
 
 describe('NetworkPolicy in the diagnosis (calico enforces)', () => {
@@ -60,13 +82,19 @@ describe('NetworkPolicy in the diagnosis (calico enforces)', () => {
     expect(code).toBe(1);
     expect(r.verdict).toBe('unreachable');
     const denies = r.suspicions.filter((s) => s.code === 'NETWORK_POLICY_DENY');
-    expect(denies.map((s) => s.on).sort()).toEqual(['shop/cart-7d9f8b6c5-q8m3z', 'shop/cart-7d9f8b6c5-x2k4p']);
+    expect(denies.map((s) => s.on).sort()).toEqual([
+      'shop/cart-7d9f8b6c5-q8m3z',
+      'shop/cart-7d9f8b6c5-x2k4p',
+    ]);
     expect(JSON.stringify(denies[0]?.evidence)).toContain('cart-deny-all');
-    for (const b of r.branches) expect(b).toMatchObject({ outcome: 'dropped', codes: ['NETWORK_POLICY_DENY'] });
+    for (const b of r.branches)
+      expect(b).toMatchObject({ outcome: 'dropped', codes: ['NETWORK_POLICY_DENY'] });
   });
 
   it('an allow rule for the frontend on 8080 makes the union allow it', async () => {
-    const { code, r } = await diagnose(withPolicies('calico-bgp.json.gz', [DENY_ALL_INGRESS_TO_CART, ALLOW_FRONTEND_8080]));
+    const { code, r } = await diagnose(
+      withPolicies('calico-bgp.json.gz', [DENY_ALL_INGRESS_TO_CART, ALLOW_FRONTEND_8080]),
+    );
     expect(code).toBe(0);
     expect(r.verdict).toBe('reachable');
     expect(r.suspicions.filter((s) => s.code.startsWith('NETWORK_POLICY'))).toEqual([]);
@@ -75,7 +103,9 @@ describe('NetworkPolicy in the diagnosis (calico enforces)', () => {
   it('an egress deny is raised on the source pod', async () => {
     const { r } = await diagnose(withPolicies('calico-bgp.json.gz', [DENY_FRONTEND_EGRESS]));
     expect(r.verdict).toBe('unreachable');
-    expect(r.suspicions).toContainEqual(expect.objectContaining({ code: 'NETWORK_POLICY_DENY', on: 'shop/frontend' }));
+    expect(r.suspicions).toContainEqual(
+      expect.objectContaining({ code: 'NETWORK_POLICY_DENY', on: 'shop/frontend' }),
+    );
   });
 });
 

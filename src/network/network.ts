@@ -117,7 +117,7 @@ function diagnose(parts: NetworkParts, req: DiagnoseRequest): Result {
     serviceAt: (ip, port, protocol) => serviceIdAt(parts, ip, port, protocol),
     ...(srcIp !== undefined && req.destination.type !== 'external' ? { keepsSource: srcIp } : {}),
   });
-    suspicions.push(...d.suspicions);
+  suspicions.push(...d.suspicions);
   for (const host of endpointHosts(parts, req)) suspicions.push(...actionFor(host).inspect());
   const policed = applyPolicies(parts, req, d.branches, pathNodeOfHost(cluster, srcHost).id);
   suspicions.push(...policed.suspicions);
@@ -140,7 +140,7 @@ function diagnose(parts: NetworkParts, req: DiagnoseRequest): Result {
     verdict: uncollected.length > 0 ? 'unknown' : verdictOf(policed.branches, sorted),
     ...base,
     suspicions: sorted,
-    path: d.path,
+    path: withSuspectHops(d.path, sorted, index),
     branches: policed.branches,
   };
 }
@@ -252,14 +252,25 @@ function applyPolicies(
     if (target === undefined) return b;
     const destination = policyEndpointForIp(parts.index, target.ip);
     if (destination.kind === 'external' && req.destination.type !== 'external') return b;
-    const verdict = evaluatePolicies({ cluster: parts.index, source, destination, port: target.port, protocol: req.protocol });
+    const verdict = evaluatePolicies({
+      cluster: parts.index,
+      source,
+      destination,
+      port: target.port,
+      protocol: req.protocol,
+    });
     if (verdict.allowed) return b;
     const destinationHop = destination.kind === 'pod' ? podId(destination.pod) : target.ip;
     const found = policySuspicions(verdict, { sourceHop, destinationHop, enforced });
     suspicions.push(...found);
     if (!enforced) return b;
     const first = found[0];
-    return { ...b, outcome: 'dropped', ...(first !== undefined ? { endedAt: first.on } : {}), codes: found.map((s) => s.code) };
+    return {
+      ...b,
+      outcome: 'dropped',
+      ...(first !== undefined ? { endedAt: first.on } : {}),
+      codes: found.map((s) => s.code),
+    };
   });
   return { branches: out, suspicions };
 }
@@ -273,6 +284,31 @@ function branchTarget(req: DiagnoseRequest, b: Branch): { ip: string; port: numb
   }
   if (req.destination.type === 'service') return undefined;
   return { ip: req.destination.ip, port: req.port };
+}
+
+/**
+ * Every suspicion's `on` is a path node (CONTRACTS §3): hops named by a finding that the packet never
+ * reached (a backend pod whose interface is down, a destination whose state was not collected) are
+ * added to the path, without links.
+ */
+function withSuspectHops(
+  path: Result['path'],
+  suspicions: readonly Suspicion[],
+  index: ClusterIndex,
+): Result['path'] {
+  const known = new Set(path.nodes.map((n) => n.id));
+  const extra: PathNode[] = [];
+  for (const s of suspicions) {
+    if (s.on === 'cluster' || known.has(s.on)) continue;
+    known.add(s.on);
+    const type: PathNode['type'] = s.on.includes('/')
+      ? 'pod'
+      : index.node(s.on) !== undefined
+        ? 'node'
+        : 'external';
+    extra.push({ id: s.on, type });
+  }
+  return extra.length === 0 ? path : { nodes: [...path.nodes, ...extra], links: path.links };
 }
 
 /**

@@ -84,7 +84,13 @@ export async function diagnose(snapshot: Snapshot, a: DiagnoseArgs): Promise<Dia
   try {
     const run = await runSkoop(diagnoseArgv(file.path, a, 'json'));
     if (run.code !== 0 && run.code !== 1) throw new Error(`skoop exited ${run.code}: ${run.stderr}`);
-    return { code: run.code, result: JSON.parse(run.stdout) as Result, stderr: run.stderr };
+    const result = JSON.parse(run.stdout) as Result;
+    // CONTRACTS §3: every finding sits on a path node, or on the cluster.
+    const hops = new Set(['cluster', ...result.path.nodes.map((n) => n.id)]);
+    for (const s of result.suspicions) {
+      if (!hops.has(s.on)) throw new Error(`${s.code} is on ${s.on}, which is not a node of the path`);
+    }
+    return { code: run.code, result, stderr: run.stderr };
   } finally {
     file.remove();
   }
