@@ -203,6 +203,8 @@ function addPolicyCommand(program: Command, io: CliIo, run: (code: Promise<numbe
             namespace: o['namespace'],
             snapshot: o['snapshot'],
             files: o['filename'],
+            kubeconfig: o['kubeconfig'],
+            context: o['context'],
           }),
         },
         io,

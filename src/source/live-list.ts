@@ -26,10 +26,16 @@ const LISTS: readonly ListSource[] = [
     action: { verb: 'list', resource: 'adminnetworkpolicies', group: 'policy.networking.k8s.io' },
     optional: true,
   },
-  {
+    {
     list: 'baselineAdminNetworkPolicies',
     path: '/apis/policy.networking.k8s.io/v1alpha1/baselineadminnetworkpolicies',
     action: { verb: 'list', resource: 'baselineadminnetworkpolicies', group: 'policy.networking.k8s.io' },
+    optional: true,
+  },
+  {
+    list: 'clusterNetworkPolicies',
+    path: '/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies',
+    action: { verb: 'list', resource: 'clusternetworkpolicies', group: 'policy.networking.k8s.io' },
     optional: true,
   },
 ];
