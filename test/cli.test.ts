@@ -317,6 +317,35 @@ describe('skoop on a snapshot without network state', () => {
     );
   });
 
+    it('still runs the Kubernetes-level checks with an unsupported CNI: endpoints and policies', async () => {
+    const objects = clusterObjects({ cni: 'cilium' });
+    const file = writeSnapshot('cilium-checks.json', {
+      apiVersion: 'skoop/v1',
+      kind: 'Snapshot',
+      objects: {
+        ...objects,
+        endpointSlices: [],
+        networkPolicies: [
+          {
+            apiVersion: 'networking.k8s.io/v1',
+            kind: 'NetworkPolicy',
+            metadata: { name: 'cart-deny', namespace: 'shop' },
+            spec: { podSelector: { matchLabels: { app: 'cart' } }, policyTypes: ['Ingress'] },
+          },
+        ],
+      },
+      netstack: {},
+    });
+    const svc = await skoop('-s', 'pod/shop/frontend', '-d', 'svc/shop/cart', '-p', '80', '--snapshot', file, '--format', 'json');
+    const r1 = JSON.parse(svc.stdout) as { verdict: string; suspicions: { code: string; on: string }[] };
+    expect(r1.verdict).toBe('unknown');
+    expect(r1.suspicions).toContainEqual(expect.objectContaining({ code: 'SERVICE_NO_ENDPOINTS', on: 'cluster' }));
+    const pod = await skoop('-s', 'pod/shop/frontend', '-d', 'pod/shop/cart-1', '-p', '8080', '--snapshot', file, '--format', 'json');
+    const r2 = JSON.parse(pod.stdout) as { suspicions: { code: string; on: string }[]; path: { nodes: { id: string }[] } };
+    expect(r2.suspicions).toContainEqual(expect.objectContaining({ code: 'NETWORK_POLICY_DENY', on: 'shop/cart-1' }));
+    expect(r2.path.nodes.map((n) => n.id)).toContain('shop/cart-1');
+  });
+
   it('writes the HTML report with --format html', async () => {
     const out = join(dir, 'out.html');
     const r = await skoop(

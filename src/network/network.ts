@@ -67,7 +67,18 @@ function diagnose(parts: NetworkParts, req: DiagnoseRequest): Result {
   const base = { source, destination, request: parts.request } as const;
   const srcHost = sourceHost(cluster, req.source);
   if (parts.plugin === undefined) {
-    return { verdict: 'unknown', ...base, suspicions, path: { nodes: [], links: [] } };
+    const sourceHop =
+      req.source.type === 'pod' && req.source.hostNetwork
+        ? (req.source.nodeName ?? req.source.id)
+        : req.source.id;
+    suspicions.push(...kubernetesOnlyChecks(parts, req, sourceHop, suspicions));
+    const sorted = dedupe(suspicions);
+    return {
+      verdict: 'unknown',
+      ...base,
+      suspicions: sorted,
+      path: withSuspectHops({ nodes: [], links: [] }, sorted, index),
+    };
   }
   if (srcHost === undefined) {
     const on =
@@ -242,28 +253,15 @@ function applyPolicies(
   branches: readonly Branch[],
   sourceHop: string,
 ): { branches: Branch[]; suspicions: Suspicion[] } {
-  const source = policyEndpointOf(parts.index, req.source);
   const enforced = parts.plugin?.enforcesNetworkPolicy ?? false;
-  if (source === undefined) return { branches: [...branches], suspicions: [] };
   const suspicions: Suspicion[] = [];
   const out = branches.map((b): Branch => {
     if (b.outcome !== 'delivered' && b.outcome !== 'refused') return b;
     const target = branchTarget(req, b);
     if (target === undefined) return b;
-    const destination = policyEndpointForIp(parts.index, target.ip);
-    if (destination.kind === 'external' && req.destination.type !== 'external') return b;
-    const verdict = evaluatePolicies({
-      cluster: parts.index,
-      source,
-      destination,
-      port: target.port,
-      protocol: req.protocol,
-    });
-    if (verdict.allowed) return b;
-    const destinationHop = destination.kind === 'pod' ? podId(destination.pod) : target.ip;
-    const found = policySuspicions(verdict, { sourceHop, destinationHop, enforced });
+    const found = policyFindings(parts, req, target, sourceHop, enforced);
     suspicions.push(...found);
-    if (!enforced) return b;
+    if (!enforced || found.length === 0) return b;
     const first = found[0];
     return {
       ...b,
@@ -273,6 +271,52 @@ function applyPolicies(
     };
   });
   return { branches: out, suspicions };
+}
+
+/** The policy findings for the source reaching one target address:port (a backend after DNAT). */
+function policyFindings(
+  parts: NetworkParts,
+  req: DiagnoseRequest,
+  target: { readonly ip: string; readonly port: number },
+  sourceHop: string,
+  enforced: boolean,
+): Suspicion[] {
+  const source = policyEndpointOf(parts.index, req.source);
+  if (source === undefined) return [];
+  const destination = policyEndpointForIp(parts.index, target.ip);
+  if (destination.kind === 'external' && req.destination.type !== 'external') return [];
+  const verdict = evaluatePolicies({
+    cluster: parts.index,
+    source,
+    destination,
+    port: target.port,
+    protocol: req.protocol,
+  });
+  if (verdict.allowed) return [];
+  const destinationHop = destination.kind === 'pod' ? podId(destination.pod) : target.ip;
+  return policySuspicions(verdict, { sourceHop, destinationHop, enforced });
+}
+
+/**
+ * The Kubernetes-level checks that need no data-plane model, for a CNI skoop cannot simulate: the
+ * Service's endpoints, and the policies for each ready backend (or the destination itself).
+ * Whether the CNI enforces policies is not known, so a denial is reported as it would be enforced.
+ */
+function kubernetesOnlyChecks(
+  parts: NetworkParts,
+  req: DiagnoseRequest,
+  sourceHop: string,
+  already: readonly Suspicion[],
+): Suspicion[] {
+  const out: Suspicion[] = [];
+  let targets: { ip: string; port: number }[] = [{ ip: req.destination.ip, port: req.port }];
+  if (req.destination.type === 'service' && req.servicePort !== undefined) {
+    out.push(...serviceChecks(parts, req.destination.service, req.servicePort, [], 'cluster', already));
+    const eps = parts.index.serviceEndpoints(req.destination.service, req.servicePort);
+    targets = (eps?.backends ?? []).filter((b) => b.ready).map((b) => ({ ip: b.ip, port: b.port }));
+  }
+  for (const t of targets) out.push(...policyFindings(parts, req, t, sourceHop, true));
+  return out;
 }
 
 /** The address and port a branch's packet is delivered to: its backend, else the destination itself. */
