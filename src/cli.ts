@@ -28,7 +28,7 @@ function buildProgram(io: CliIo, run: (code: Promise<number>) => void): Command 
     .option('-d, --destination <DST>', 'where it goes: IP, pod/…, svc/NAME, svc/NS/NAME, node/NAME')
     .option('-p, --dport <PORT>', 'destination port: a number, or a Service port name or container port name')
     .addOption(new Option('--protocol <PROTO>', 'protocol').choices(['tcp', 'udp', 'icmp']).default('tcp'))
-    .option('-n, --namespace <NS>', 'namespace for pod/NAME and svc/NAME (default: default)')
+    .option('-n, --namespace <NS>', "namespace for pod/NAME and svc/NAME (default: the kubeconfig context's; 'default' with --snapshot)")
     .option('--snapshot <FILE>', 'diagnose offline from a snapshot file (.json or .json.gz)')
     .option('--kubeconfig <FILE>', 'kubeconfig for a live cluster')
     .option('--context <NAME>', 'kubeconfig context for a live cluster')
