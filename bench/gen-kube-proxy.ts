@@ -1,4 +1,10 @@
-import { comment, hash16, probability } from '../test/support/kube-proxy-names.js';
+import {
+  comment,
+  hash16,
+  KUBE_PROXY_FILTER_BASE_RULES,
+  KUBE_PROXY_FILTER_CHAINS,
+  probability,
+} from '../test/support/kube-proxy-names.js';
 
 /** Size of a generated kube-proxy rule set. */
 export interface KubeProxyShape {
@@ -72,35 +78,10 @@ export function generateKubeProxySave(shape: KubeProxyShape): string {
   const f: string[] = [];
   const fr: string[] = [];
   f.push('*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]');
-  for (const c of [
-    'KUBE-EXTERNAL-SERVICES',
-    'KUBE-FIREWALL',
-    'KUBE-FORWARD',
-    'KUBE-KUBELET-CANARY',
-    'KUBE-NODEPORTS',
-    'KUBE-PROXY-CANARY',
-    'KUBE-PROXY-FIREWALL',
-    'KUBE-SERVICES',
-  ]) {
+  for (const c of KUBE_PROXY_FILTER_CHAINS) {
     f.push(`:${c} - [0:0]`);
   }
-  fr.push(
-    '-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL',
-    '-A INPUT -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS',
-    '-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES',
-    '-A INPUT -j KUBE-FIREWALL',
-    '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL',
-    '-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD',
-    '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-    '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES',
-    '-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL',
-    '-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-    '-A OUTPUT -j KUBE-FIREWALL',
-    '-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP',
-    '-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP',
-    '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT',
-    '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-  );
+  fr.push(...KUBE_PROXY_FILTER_BASE_RULES);
   for (const s of services) {
     if (s.endpoints.length > 0) continue;
     fr.push(

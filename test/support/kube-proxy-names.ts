@@ -35,3 +35,34 @@ export function probability(i: number, n: number): string {
 export function comment(text: string): string {
   return /^[A-Za-z0-9_-]+$/.test(text) ? text : `"${text}"`;
 }
+
+/** The filter chains kube-proxy (iptables mode) always declares. */
+export const KUBE_PROXY_FILTER_CHAINS: readonly string[] = [
+  'KUBE-EXTERNAL-SERVICES',
+  'KUBE-FIREWALL',
+  'KUBE-FORWARD',
+  'KUBE-KUBELET-CANARY',
+  'KUBE-NODEPORTS',
+  'KUBE-PROXY-CANARY',
+  'KUBE-PROXY-FIREWALL',
+  'KUBE-SERVICES',
+];
+
+/** The filter rules kube-proxy always writes, whatever the Services (hooks, firewall, forwarding). */
+export const KUBE_PROXY_FILTER_BASE_RULES: readonly string[] = [
+  '-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL',
+  '-A INPUT -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS',
+  '-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES',
+  '-A INPUT -j KUBE-FIREWALL',
+  '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL',
+  '-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD',
+  '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+  '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES',
+  '-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL',
+  '-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+  '-A OUTPUT -j KUBE-FIREWALL',
+  '-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP',
+  '-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP',
+  '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT',
+  '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+];
