@@ -23,7 +23,7 @@ export interface HookIo {
   readonly physdev?: { readonly in?: string; readonly out?: string; readonly isBridged: boolean };
 }
 
-export interface HookPass {
+interface HookPass {
   readonly state: State;
   readonly flight: Flight;
 }
@@ -147,7 +147,7 @@ export function runHook(
     const ct0 = f.ct;
     const natDoneBefore =
       ct0 !== undefined && (natHook === 'dnat' ? ct0.dnatDone : natHook === 'snat' ? ct0.snatDone : false);
-    passes = runNftHook(ns, host, hook, io, ctState, passes, ended, () => natDoneBefore);
+    passes = runNftHook(ns, host, hook, io, ctState, passes, ended, natDoneBefore);
   }
   return { passed: passes, ended };
 }
@@ -164,7 +164,7 @@ function runNftHook(
   ctState: CtState,
   passes: HookPass[],
   ended: Terminal[],
-  natDone: (pass: HookPass) => boolean,
+  natDone: boolean,
 ): HookPass[] {
   const rules = ns.nftables;
   if (rules === undefined) return passes;
@@ -175,7 +175,7 @@ function runNftHook(
     const outcomes = traverseNftHook(rules, hook.toLowerCase() as NftHook, {
       packet: p,
       // nat chains of both iptables and nftables run in one NAT pass: skip them once it translated.
-      ctState: natDone(pass) && ctState === 'NEW' ? 'ESTABLISHED' : ctState,
+      ctState: natDone && ctState === 'NEW' ? 'ESTABLISHED' : ctState,
       ...(io.inIf !== undefined ? { iif: io.inIf } : {}),
       ...(io.outIf !== undefined ? { oif: io.outIf } : {}),
       isLocalAddress: (ip: string) => isLocalAddress(ns.routing, ip),

@@ -67,7 +67,7 @@ export const MAX_HOPS = 64;
 export const attachKey = (host: string, ifname: string): string => `${host}\u0000${ifname}`;
 
 /** The connection tracking state one branch has built so far, per host. */
-export type CtTable = ReadonlyMap<string, readonly CtEntry[]>;
+type CtTable = ReadonlyMap<string, readonly CtEntry[]>;
 
 /** The state of one branch of the walk. */
 export interface State {
@@ -177,7 +177,7 @@ export function hostOf(w: World, name: string): Netns {
 
 export const withPacket = (f: Flight, packet: Packet): Flight => ({ ...f, packet });
 
-export function ctEntriesOf(s: State, host: string): readonly CtEntry[] {
+function ctEntriesOf(s: State, host: string): readonly CtEntry[] {
   return s.ct.get(host) ?? [];
 }
 

@@ -129,7 +129,7 @@ export function nodeAction(ctx: PluginContext, node: Node, host: string, model: 
 }
 
 /** The packets a hop routed (after PREROUTING), one per distinct 4-tuple, from its steps. */
-export function routedPackets(hopSteps: readonly (readonly TraceStep[])[], host: string): Packet[] {
+function routedPackets(hopSteps: readonly (readonly TraceStep[])[], host: string): Packet[] {
   const seen = new Set<string>();
   const out: Packet[] = [];
   for (const steps of hopSteps) {

@@ -1,5 +1,5 @@
 import type { Suspicion } from '../model/suspicion.js';
-import type { Crossing, Flight, State, Terminal, World } from '../netstack/world.js';
+import type { Crossing, Flight, State, Terminal } from '../netstack/world.js';
 
 /**
  * What one hop of the path (a pod or a node) does with a packet, as a CNI plugin models it: the
@@ -30,7 +30,3 @@ export interface HopResult {
   readonly suspicions: readonly Suspicion[];
 }
 
-/** Everything a hop's action can read: the wired world and the hop's own id. */
-export interface HopEnv {
-  readonly world: World;
-}
