@@ -370,9 +370,9 @@ export const OBJECT_LISTS = [
 /** One list of {@link ClusterObjects}. */
 export type ObjectListName = (typeof OBJECT_LISTS)[number];
 
-/** `namespace/name` of a namespaced object. */
+/** `namespace/name` of a namespaced object (an object without a namespace is in `default`, as kubectl has it). */
 export function objectId(obj: KubeObject): string {
-  return `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
+  return `${obj.metadata.namespace ?? 'default'}/${obj.metadata.name}`;
 }
 
 /** Fills every list `objects` lacks with `[]`. */
@@ -413,7 +413,10 @@ export const LIST_OF_KIND: Readonly<Record<string, ObjectListName>> = {
  * Sorts the items of a `kubectl get a,b,c -o json` List into snapshot lists by their `kind`; items
  * of other kinds are returned in `ignored`.
  */
-export function groupObjectsByKind(items: readonly KubeObject[]): { objects: Partial<ClusterObjects>; ignored: readonly KubeObject[] } {
+export function groupObjectsByKind(items: readonly KubeObject[]): {
+  objects: Partial<ClusterObjects>;
+  ignored: readonly KubeObject[];
+} {
   const lists = new Map<ObjectListName, KubeObject[]>();
   const ignored: KubeObject[] = [];
   for (const item of items) {

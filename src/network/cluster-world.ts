@@ -1,6 +1,6 @@
 import type { Dump } from '../netstack/dump.js';
 import { buildWorld, type World } from '../netstack/world.js';
-import type { Pod } from '../k8s/objects.js';
+import { objectId, type Pod } from '../k8s/objects.js';
 import type { Snapshot } from '../source/snapshot.js';
 
 /**
@@ -40,7 +40,7 @@ export function buildClusterWorld(snapshot: Snapshot): ClusterWorld {
         return pod.spec.nodeName !== undefined && world.hosts.has(pod.spec.nodeName)
           ? pod.spec.nodeName
           : undefined;
-      const id = `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`;
+      const id = objectId(pod);
       return world.hosts.has(id) ? id : undefined;
     },
     hostOfNode(name: string): string | undefined {

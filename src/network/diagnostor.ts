@@ -12,7 +12,14 @@ import type { Suspicion, SuspicionCode, SuspicionLevel } from '../model/suspicio
 import { SUSPICION_CODES } from '../model/suspicion.js';
 import type { Packet } from '../netstack/packet.js';
 import { hostPort } from '../netstack/conntrack.js';
-import { emptyState, type Crossing, type Drop, type Terminal, type TraceStep, type World } from '../netstack/world.js';
+import {
+  emptyState,
+  type Crossing,
+  type Drop,
+  type Terminal,
+  type TraceStep,
+  type World,
+} from '../netstack/world.js';
 import { settle, type ConnectionBranch } from '../netstack/connection.js';
 import { interpretKubeProxyRule, ruleComment, serviceOfComment } from '../service/kube-proxy-rules.js';
 import type { NetNodeAction } from '../plugin/net-node-action.js';

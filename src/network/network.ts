@@ -1,6 +1,7 @@
+import { pickIp } from '../k8s/addresses.js';
 import type { ClusterIndex } from '../k8s/cluster-index.js';
 import type { ResolvedEndpoint } from '../k8s/endpoint-ref.js';
-import type { Pod, Service, ServicePort } from '../k8s/objects.js';
+import { objectId, type Pod, type Service, type ServicePort } from '../k8s/objects.js';
 import { isNodeReady, isPodReady, unreadyContainers } from '../k8s/readiness.js';
 import type { Branch, Endpoint, PathNode, RequestInfo, Result } from '../model/result.js';
 import type { Suspicion } from '../model/suspicion.js';
@@ -109,7 +110,7 @@ function diagnose(parts: NetworkParts, req: DiagnoseRequest): Result {
   };
   const srcIp =
     req.source.type === 'pod' && !req.source.hostNetwork
-      ? sameFamily(req.source.ips, req.destination.ip)
+      ? pickIp(req.source.ips, familyOf(req.destination.ip))
       : undefined;
   const packet = firstPacket({
     from: srcHost,
@@ -182,11 +183,6 @@ function proxyStateMissing(
   return out;
 }
 
-function sameFamily(ips: readonly string[], dst: string): string | undefined {
-  const fam = familyOf(dst);
-  return ips.find((ip) => familyOf(ip) === fam);
-}
-
 function sourceHost(cluster: ClusterWorld, r: ResolvedEndpoint): string | undefined {
   if (r.type === 'pod') return cluster.hostOfPod(r.pod);
   if (r.type === 'node') return cluster.hostOfNode(r.node.metadata.name);
@@ -217,8 +213,7 @@ function pathNodeOfHost(cluster: ClusterWorld, host: string): PathNode {
 
 function pathNodeOfIp(index: ClusterIndex, ip: string): PathNode {
   for (const o of index.ownersOf(ip)) {
-    if (o.kind === 'pod')
-      return { id: `${o.pod.metadata.namespace ?? 'default'}/${o.pod.metadata.name}`, type: 'pod' };
+    if (o.kind === 'pod') return { id: objectId(o.pod), type: 'pod' };
     if (o.kind === 'node') return { id: o.node.metadata.name, type: 'node' };
   }
   return { id: normalizeIp(ip), type: 'external' };
@@ -229,8 +224,7 @@ function pathNodeOfIp(index: ClusterIndex, ip: string): PathNode {
  * NodePort on an address of a node.
  */
 function serviceIdAt(parts: NetworkParts, ip: string, port: number, protocol: string): string | undefined {
-  const id = (s: Service): string => `${s.metadata.namespace ?? 'default'}/${s.metadata.name}`;
-  for (const o of parts.index.ownersOf(ip)) if (o.kind === 'service') return id(o.service);
+  for (const o of parts.index.ownersOf(ip)) if (o.kind === 'service') return objectId(o.service);
   const onNode =
     parts.index.nodeForIp(ip) !== undefined ||
     (parts.cluster.world.owners.get(normalizeIp(ip)) ?? []).some((a) => !a.host.includes('/'));
@@ -239,7 +233,7 @@ function serviceIdAt(parts: NetworkParts, ip: string, port: number, protocol: st
   const svc = parts.index.objects.services.find((s) =>
     (s.spec?.ports ?? []).some((p) => p.nodePort === port && (p.protocol ?? 'TCP') === proto),
   );
-  return svc === undefined ? undefined : id(svc);
+  return svc === undefined ? undefined : objectId(svc);
 }
 
 /**
@@ -415,7 +409,7 @@ function describeOwner(o: ClusterIndex['duplicates'][number]['owners'][number]):
 }
 
 function podChecks(index: ClusterIndex, pod: Pod): Suspicion[] {
-  const id = `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`;
+  const id = objectId(pod);
   const out: Suspicion[] = [];
   if (!isPodReady(pod)) {
     const containers = unreadyContainers(pod);
@@ -461,7 +455,7 @@ function serviceChecks(
   on: string,
   already: readonly Suspicion[],
 ): Suspicion[] {
-  const id = `${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`;
+  const id = objectId(svc);
   const eps = parts.index.serviceEndpoints(svc, port);
   const out: Suspicion[] = [];
   const backends = eps?.backends ?? [];
@@ -485,7 +479,7 @@ function serviceChecks(
       level: 'warning',
       code: 'ENDPOINT_NOT_READY',
       on,
-      message: `endpoint ${hostPort(b.ip, b.port)} of service ${id}${b.pod ? ` (pod ${b.pod.metadata.namespace ?? 'default'}/${b.pod.metadata.name})` : ''} is not ready: it receives no new connections`,
+      message: `endpoint ${hostPort(b.ip, b.port)} of service ${id}${b.pod ? ` (pod ${objectId(b.pod)})` : ''} is not ready: it receives no new connections`,
     });
   }
   const reached = new Set(

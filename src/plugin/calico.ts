@@ -1,4 +1,4 @@
-import type { IPPool, Node, Pod } from '../k8s/objects.js';
+import { objectId, type IPPool, type Node, type Pod } from '../k8s/objects.js';
 import type { Suspicion } from '../model/suspicion.js';
 import { cidrContains, familyOf, normalizeIp, parsePrefix } from '../netstack/ip.js';
 import type { Netns } from '../netstack/netns.js';
@@ -134,7 +134,7 @@ function nodePacketChecks(ctx: PluginContext, ns: Netns, node: Node, p: TraceSte
   const pod = podOnIp(ctx, p.dst);
   if (pod === undefined || pod.spec?.nodeName === undefined || pod.spec.hostNetwork === true) return [];
   if (pod.spec.nodeName === name) {
-    const podHost = `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`;
+    const podHost = objectId(pod);
     const podNs = ctx.cluster.world.hosts.get(podHost);
     const eth = podNs === undefined ? undefined : linkWithAddress(podNs, p.dst);
     const peer =

@@ -1,7 +1,7 @@
 import { podIps } from '../k8s/addresses.js';
 import type { Backend, ClusterIndex } from '../k8s/cluster-index.js';
 import type { ResolvedEndpoint } from '../k8s/endpoint-ref.js';
-import type { KubeProtocol, Node, Pod, StringMap } from '../k8s/objects.js';
+import { objectId, type KubeProtocol, type Node, type Pod, type StringMap } from '../k8s/objects.js';
 
 /**
  * One end of a connection as the policy engine sees it: a pod (with its labels, namespace and
@@ -22,9 +22,7 @@ export type PolicyEndpoint =
 export type PolicyProtocol = KubeProtocol | 'ICMP';
 
 /** `namespace/name` of a pod. */
-export function podId(pod: Pod): string {
-  return `${pod.metadata.namespace ?? ''}/${pod.metadata.name}`;
-}
+export const podId: (pod: Pod) => string = objectId;
 
 /** The address an endpoint's packets carry (`''` for a pod without IP). */
 export function endpointIp(ep: PolicyEndpoint): string {
@@ -35,7 +33,8 @@ export function endpointIp(ep: PolicyEndpoint): string {
 /** How an endpoint is named in explanations: `pod x/a`, `node n1 (10.0.0.1)`, `10.1.2.3`. */
 export function describeEndpoint(ep: PolicyEndpoint): string {
   if (ep.kind === 'pod') return `pod ${podId(ep.pod)}`;
-  if (ep.kind === 'node') return ep.node !== undefined ? `node ${ep.node.metadata.name} (${ep.ip})` : `node ${ep.ip}`;
+  if (ep.kind === 'node')
+    return ep.node !== undefined ? `node ${ep.node.metadata.name} (${ep.ip})` : `node ${ep.ip}`;
   return ep.ip;
 }
 
